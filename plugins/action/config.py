@@ -1,0 +1,37 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate and normalize the berth_* variables on the controller; set the berth_plan fact."""
+from __future__ import annotations
+
+import typing as t
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.berth.deploy.plugins.module_utils._config import ConfigError, DEFAULTS, build_plan, unknown_variables
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("mode",))
+    _requires_connection = False
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        mode = self._task.args.get("mode", "deploy")
+        names = [name for name in task_vars if name.startswith("berth_")]
+        variables = {name: self._templar.template(task_vars[name]) for name in names
+                     if name in DEFAULTS or name in unknown_variables([name])}
+        try:
+            plan = build_plan(variables, mode=mode, group_names=task_vars.get("group_names", []))
+        except ConfigError as exc:
+            result.update(failed=True, msg=str(exc), problems=exc.problems)
+            return result
+        result.update(changed=False, ansible_facts={"berth_plan": plan}, msg=self._summary(plan))
+        return result
+
+    @staticmethod
+    def _summary(plan: dict[str, t.Any]) -> str:
+        roles = ", ".join(plan["host_roles"]) or "none (host is in no role's group)"
+        version = plan["version"] or "(no version: setup only)"
+        return f"{plan['service']} {version}: roles on this host: {roles}"

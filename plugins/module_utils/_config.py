@@ -1,0 +1,392 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Configuration: one schema, one set of defaults, one place for error messages.
+
+``build_plan`` takes the raw ``berth_*`` variables of one host, checks every one of them,
+and returns the normalized plan that roles and modules consume. It collects every problem
+before failing, so a user fixes them all in one go. Secret values never enter the plan:
+only their names do.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
+from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
+
+MODES = ("setup", "deploy")
+
+# Every variable the collection reads, with its default (None: required or optional without one).
+DEFAULTS: dict[str, t.Any] = {
+    "berth_service": None,
+    "berth_image": None,
+    "berth_version": None,
+    "berth_destination": "",
+    "berth_registry": None,
+    "berth_proxy": {},
+    "berth_roles": None,
+    "berth_env": {},
+    "berth_volumes": [],
+    "berth_network": "berth",
+    "berth_logging": {"driver": "json-file", "options": {"max-size": "10m"}},
+    "berth_deploy_timeout": 30,
+    "berth_drain_timeout": 30,
+    "berth_retain_containers": 5,
+    "berth_state_dir": "/etc/berth",
+}
+# Variables berth.deploy itself sets; users may see them but not configure them.
+OUTPUT_VARIABLES = ("berth_plan", "berth_deploy_report", "berth_host_role")
+
+PROXY_DEFAULTS: dict[str, t.Any] = {
+    "image": "traefik:v3.7",
+    "container_name": "berth-proxy",
+    "http_port": 80,
+    "https_port": 443,
+    "publish_address": "",
+    "api_port": 8080,
+    "config_dir": "/etc/berth/proxy",
+    "throttle_ms": 200,
+    "drain_settle": 1.0,
+    "confirm_timeout": 10,
+    "log_level": "ERROR",
+    "access_log": False,
+    "trusted_ips": [],
+    "options": {},
+}
+ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
+ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header")
+HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
+REGISTRY_KEYS = ("server", "username", "password")
+ENV_KEYS = ("clear", "secret")
+LOGGING_KEYS = ("driver", "options")
+
+IMAGE_PATTERN = re.compile(
+    r"^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+HOSTNAME_PATTERN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+REGISTRY_SERVER_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?$")
+DURATION_PATTERN = re.compile(r"^[0-9]+(ms|s)$")
+
+
+class ConfigError(Exception):
+    """Raised with every problem found; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("Invalid berth.deploy configuration:\n- " + "\n- ".join(problems))
+
+
+class _Checker:
+    """Collects problems while reading values; every reader returns a usable value."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str]) -> dict[str, t.Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"{_show(value)} is not a mapping")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problem(f"{path}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
+        return value
+
+    def string(self, path: str, value: t.Any, pattern: re.Pattern[str] | None = None,
+               allowed: str = "", required: bool = False) -> str:
+        if value is None or value == "":
+            if required:
+                self.problem(path, "is required" + (f" ({allowed})" if allowed else ""))
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problem(path, f"{_show(value)} is not a string")
+            return ""
+        text = str(value)
+        if pattern is not None and not pattern.match(text):
+            self.problem(path, f"{_show(text)} is not allowed ({allowed})")
+        return text
+
+    def integer(self, path: str, value: t.Any, low: int, high: int, what: str = "") -> int:
+        number = _as_int(value)
+        if number is None or not low <= number <= high:
+            self.problem(path, f"{_show(value)} is not {what or 'a whole number'} ({low}-{high})")
+            return low
+        return number
+
+    def number(self, path: str, value: t.Any, low: float, high: float) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if isinstance(value, bool) or number is None or not low <= number <= high:
+            self.problem(path, f"{_show(value)} is not a number of seconds ({low}-{high})")
+            return low
+        return number
+
+    def boolean(self, path: str, value: t.Any) -> bool:
+        if not isinstance(value, bool):
+            self.problem(path, f"{_show(value)} is not true or false")
+            return False
+        return value
+
+    def string_list(self, path: str, value: t.Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            self.problem(path, f"{_show(value)} is not a list of strings")
+            return []
+        return list(value)
+
+
+def _as_int(value: t.Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _show(value: t.Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _merge(defaults: dict[str, t.Any], given: dict[str, t.Any]) -> dict[str, t.Any]:
+    merged = dict(defaults)
+    merged.update({key: value for key, value in given.items() if value is not None})
+    return merged
+
+
+def _env(check: _Checker, path: str, value: t.Any) -> tuple[dict[str, str], list[str]]:
+    """-> (clear variables as strings, names of secret variables)."""
+    env = check.mapping(path, value, ENV_KEYS)
+    clear: dict[str, str] = {}
+    for name, item in (check.mapping(f"{path}.clear", env.get("clear"), _AnyKey()) or {}).items():
+        if not ENV_NAME_PATTERN.match(str(name)):
+            check.problem(f"{path}.clear.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+        elif item is None or isinstance(item, (dict, list)):
+            check.problem(f"{path}.clear.{name}", f"{_show(item)} is not a string, number or boolean")
+        else:
+            clear[str(name)] = _env_string(item)
+    secret_names: list[str] = []
+    for name, item in (check.mapping(f"{path}.secret", env.get("secret"), _AnyKey()) or {}).items():
+        if not ENV_NAME_PATTERN.match(str(name)):
+            check.problem(f"{path}.secret.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+        elif item is None or item == "" or isinstance(item, (dict, list)):
+            # never echo the value of a secret
+            check.problem(f"{path}.secret.{name}", "is empty or not a string (the value is not shown)")
+        else:
+            secret_names.append(str(name))
+    return clear, sorted(secret_names)
+
+
+def _env_string(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _AnyKey(tuple):
+    """An ``allowed`` sequence that admits every key (for user-named mappings)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _volumes(check: _Checker, path: str, value: t.Any) -> list[str]:
+    volumes = check.string_list(path, value or [])
+    for index, volume in enumerate(volumes):
+        parts = volume.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/") or (
+                len(parts) == 3 and parts[2] not in ("ro", "rw")):
+            check.problem(f"{path}[{index}]", f"{_show(volume)} is not SOURCE:/container/path[:ro|rw]")
+    return volumes
+
+
+def _registry(check: _Checker, value: t.Any) -> dict[str, str] | None:
+    if not value:
+        return None
+    registry = check.mapping("berth_registry", value, REGISTRY_KEYS)
+    server = check.string("berth_registry.server", registry.get("server"), REGISTRY_SERVER_PATTERN,
+                          "a registry host[:port], e.g. ghcr.io or registry.example.com:5000", required=True)
+    username = check.string("berth_registry.username", registry.get("username"))
+    if bool(username) != bool(registry.get("password")):
+        check.problem("berth_registry", "username and password go together: set both or neither")
+    return {"server": server, "username": username, "auth": bool(username)}
+
+
+def _proxy(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+    proxy = _merge(PROXY_DEFAULTS, check.mapping("berth_proxy", value, tuple(PROXY_DEFAULTS)))
+    path = "berth_proxy"
+    for key in ("http_port", "https_port", "api_port"):
+        proxy[key] = check.integer(f"{path}.{key}", proxy[key], 1, 65535, "a port")
+    proxy["image"] = check.string(f"{path}.image", proxy["image"], required=True)
+    proxy["image_repository"], proxy["image_tag"] = split_reference(proxy["image"])
+    proxy["container_name"] = check.string(f"{path}.container_name", proxy["container_name"],
+                                           _naming.NAME_PATTERN, "lowercase letters, digits and -")
+    proxy["publish_address"] = check.string(f"{path}.publish_address", proxy["publish_address"])
+    proxy["config_dir"] = check.string(f"{path}.config_dir", proxy["config_dir"], re.compile(r"^/"),
+                                       "an absolute path")
+    proxy["throttle_ms"] = check.integer(f"{path}.throttle_ms", proxy["throttle_ms"], 0, 60000, "milliseconds")
+    proxy["drain_settle"] = check.number(f"{path}.drain_settle", proxy["drain_settle"], 0, 300)
+    proxy["confirm_timeout"] = check.integer(f"{path}.confirm_timeout", proxy["confirm_timeout"], 1, 600, "seconds")
+    proxy["log_level"] = check.string(f"{path}.log_level", proxy["log_level"],
+                                      re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR|FATAL|PANIC)$"),
+                                      "TRACE, DEBUG, INFO, WARN, ERROR, FATAL or PANIC")
+    proxy["access_log"] = check.boolean(f"{path}.access_log", proxy["access_log"])
+    proxy["trusted_ips"] = check.string_list(f"{path}.trusted_ips", proxy["trusted_ips"])
+    proxy["options"] = _run_options(check, f"{path}.options", proxy["options"])
+    return proxy
+
+
+def _run_options(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
+    options = check.mapping(path, value, _AnyKey())
+    _normalized, problems = normalize_options(options)
+    for name, message in problems:
+        check.problem(f"{path}.{name}", message)
+    return dict(options)
+
+
+def _route(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
+    route = check.mapping(path, value, ROUTE_KEYS)
+    hosts = check.string_list(f"{path}.hosts", route.get("hosts", []))
+    if route.get("host") is not None:
+        hosts = [check.string(f"{path}.host", route["host"])] + hosts
+    for host in hosts:
+        if host and not HOSTNAME_PATTERN.match(host):
+            check.problem(f"{path}.hosts", f"{_show(host)} is not a host name (e.g. app.example.com)")
+    path_prefix = check.string(f"{path}.path_prefix", route.get("path_prefix", "/"), re.compile(r"^/[^\s`]*$"),
+                               "a URL path starting with /")
+    if not hosts and path_prefix in ("", "/"):
+        check.problem(path, "needs host (or hosts) or a path_prefix, so the proxy knows which requests are this role's")
+    app_port = check.integer(f"{path}.app_port", route.get("app_port", 80), 1, 65535, "a port")
+    health_given = check.mapping(f"{path}.healthcheck", route.get("healthcheck"), tuple(HEALTHCHECK_DEFAULTS))
+    health = _merge(HEALTHCHECK_DEFAULTS, health_given)
+    health["path"] = check.string(f"{path}.healthcheck.path", health["path"], re.compile(r"^/\S*$"),
+                                  "a URL path starting with /")
+    health["port"] = check.integer(f"{path}.healthcheck.port", health["port"] or app_port, 1, 65535, "a port")
+    health["interval"] = check.number(f"{path}.healthcheck.interval", health["interval"], 0.1, 60)
+    health["timeout"] = check.number(f"{path}.healthcheck.timeout", health["timeout"], 0.1, 300)
+    return {
+        "hosts": hosts,
+        "path_prefix": path_prefix or "/",
+        "app_port": app_port,
+        "healthcheck": health,
+        "response_timeout": check.integer(f"{path}.response_timeout", route.get("response_timeout", 30), 1, 3600,
+                                          "seconds"),
+        "pass_host_header": check.boolean(f"{path}.pass_host_header", route.get("pass_host_header", True)),
+    }
+
+
+def _role(check: _Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> dict[str, t.Any]:
+    path = f"berth_roles.{name}"
+    if not _naming.is_valid_name(name):
+        check.problem(path, "role names use lowercase letters, digits and - (they name inventory groups)")
+    role = check.mapping(path, value, ROLE_KEYS)
+    clear, secret_names = _env(check, f"{path}.env", role.get("env"))
+    cmd = role.get("cmd")
+    if cmd is not None and not (isinstance(cmd, str) and cmd.strip()) and not (
+            isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd)):
+        check.problem(f"{path}.cmd", f"{_show(cmd)} is not a command (a string or a list of strings)")
+    route = _route(check, f"{path}.proxy", role["proxy"]) if role.get("proxy") else None
+    prefix = _naming.role_prefix(common["service"], name, common["destination"])
+    return {
+        "name": name,
+        "container_prefix": prefix,
+        "env_file": f"{common['state_dir']}/{common['service']}/env/{prefix}.env",
+        "route": prefix if route else None,
+        "proxy": route,
+        "cmd": cmd,
+        "env": {**common["env"], **clear},
+        "secret_names": sorted(set(common["secret_names"]) | set(secret_names)),
+        "options": _run_options(check, f"{path}.options", role.get("options")),
+        "volumes": common["volumes"] + _volumes(check, f"{path}.volumes", role.get("volumes")),
+        "readiness_delay": check.number(f"{path}.readiness_delay", role.get("readiness_delay", 0 if route else 7),
+                                        0, 600),
+        "stop_timeout": check.integer(f"{path}.stop_timeout", role.get("stop_timeout", common["drain_timeout"]),
+                                      0, 3600, "seconds"),
+    }
+
+
+def _logging(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+    logging = check.mapping("berth_logging", value, LOGGING_KEYS)
+    driver = check.string("berth_logging.driver", logging.get("driver", "json-file"), required=True)
+    options = check.mapping("berth_logging.options", logging.get("options", {}), _AnyKey())
+    return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
+
+
+def unknown_variables(names: t.Iterable[str]) -> list[str]:
+    known = set(DEFAULTS) | set(OUTPUT_VARIABLES)
+    return sorted(name for name in names if name.startswith("berth_") and name not in known)
+
+
+def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
+               group_names: t.Sequence[str] = ()) -> dict[str, t.Any]:
+    """Validate the ``berth_*`` variables of one host and return its normalized plan."""
+    check = _Checker()
+    if mode not in MODES:
+        raise ConfigError([f"mode: {mode!r} is not one of {', '.join(MODES)}"])
+    for name in unknown_variables(variables):
+        check.problem(name, "unknown variable (a typo?); berth.deploy reads: " + ", ".join(sorted(DEFAULTS)))
+    raw = {name: variables.get(name, default) for name, default in DEFAULTS.items()}
+    raw = {name: DEFAULTS[name] if value is None else value for name, value in raw.items()}
+
+    service = check.string("berth_service", raw["berth_service"], _naming.NAME_PATTERN,
+                           "lowercase letters, digits and -, e.g. myapp", required=True)
+    destination = check.string("berth_destination", raw["berth_destination"], _naming.NAME_PATTERN,
+                               "empty, or lowercase letters, digits and -, e.g. staging")
+    image = check.string("berth_image", raw["berth_image"], IMAGE_PATTERN,
+                         "a repository without tag, e.g. registry.example.com/acme/myapp; the tag is berth_version",
+                         required=True)
+    version = check.string("berth_version", raw["berth_version"], _naming.VERSION_PATTERN,
+                           "an image tag: letters, digits, _ . - (max 128), e.g. v42 or a git sha; "
+                           "pass it with -e berth_version=... or BERTH_VERSION",
+                           required=(mode == "deploy"))
+    drain_timeout = check.integer("berth_drain_timeout", raw["berth_drain_timeout"], 0, 3600, "seconds")
+    env_clear, env_secret_names = _env(check, "berth_env", raw["berth_env"])
+    state_dir = check.string("berth_state_dir", raw["berth_state_dir"], re.compile(r"^/[^\s]*$"),
+                             "an absolute path", required=True).rstrip("/")
+    common = {
+        "state_dir": state_dir,
+        "service": service, "destination": destination, "env": env_clear, "secret_names": env_secret_names,
+        "volumes": _volumes(check, "berth_volumes", raw["berth_volumes"]), "drain_timeout": drain_timeout,
+    }
+    roles_raw = raw["berth_roles"]
+    if not isinstance(roles_raw, dict) or not roles_raw:
+        check.problem("berth_roles", "is required: a mapping of role name (an inventory group) to its settings, "
+                                     "e.g. {web: {proxy: {host: app.example.com, app_port: 3000}}}")
+        roles_raw = {}
+    roles = {str(name): _role(check, str(name), value, common) for name, value in roles_raw.items()}
+    plan = {
+        "service": service,
+        "destination": destination,
+        "version": version or None,
+        "image": image,
+        "image_ref": f"{image}:{version}" if image and version else None,
+        "registry": _registry(check, raw["berth_registry"]),
+        "network": check.string("berth_network", raw["berth_network"], _naming.NAME_PATTERN,
+                                "lowercase letters, digits and -", required=True),
+        "state_dir": state_dir,
+        "logging": _logging(check, raw["berth_logging"]),
+        "deploy_timeout": check.integer("berth_deploy_timeout", raw["berth_deploy_timeout"], 1, 3600, "seconds"),
+        "drain_timeout": drain_timeout,
+        "retain_containers": check.integer("berth_retain_containers", raw["berth_retain_containers"], 1, 100,
+                                           "a count of containers"),
+        "proxy": _proxy(check, raw["berth_proxy"]),
+        "roles": roles,
+        "host_roles": [name for name in roles if name in group_names],
+    }
+    plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
+    if check.problems:
+        raise ConfigError(check.problems)
+    return plan

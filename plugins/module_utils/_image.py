@@ -1,0 +1,80 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Images: pull (with optional credentials), load from an archive, prune unused tags of one repository."""
+from __future__ import annotations
+
+import json
+import tarfile
+import typing as t
+
+from ansible_collections.berth.deploy.plugins.module_utils import _docker
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``registry:5000/acme/app:v1`` -> (``registry:5000/acme/app``, ``v1``); the tag defaults to latest."""
+    last = reference.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, tag = reference.rsplit(":", 1)
+        return repository, tag
+    return reference, "latest"
+
+
+def local_id(client: t.Any, reference: str) -> str | None:
+    image = _docker.get_image(client, reference)
+    return image.id if image is not None else None
+
+
+def local_digests(client: t.Any, reference: str) -> set[str]:
+    image = _docker.get_image(client, reference)
+    if image is None:
+        return set()
+    return {digest.split("@", 1)[1] for digest in image.attrs.get("RepoDigests") or [] if "@" in digest}
+
+
+def remote_digest(client: t.Any, reference: str, auth: dict[str, str] | None) -> str:
+    """The registry's manifest digest for ``reference`` (asks the engine; nothing is pulled)."""
+    return client.images.get_registry_data(reference, auth_config=auth).id
+
+
+def pull(client: t.Any, reference: str, auth: dict[str, str] | None) -> str:
+    repository, tag = split_reference(reference)
+    image = client.images.pull(repository, tag=tag, auth_config=auth)
+    return image.id
+
+
+class ArchiveError(Exception):
+    """The archive cannot be read as a ``docker save`` archive."""
+
+
+def archive_image_ids(path: str) -> dict[str, str]:
+    """Map of ``repo:tag`` -> image id, read from a ``docker save`` archive without loading it."""
+    try:
+        with tarfile.open(path) as archive:
+            manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+    except (OSError, KeyError, ValueError, tarfile.TarError) as exc:
+        raise ArchiveError(f"cannot read {path} as a 'docker save' archive: {exc}") from None
+    found: dict[str, str] = {}
+    for entry in manifest:
+        config = entry.get("Config", "")
+        digest = config.rsplit("/", 1)[-1]
+        digest = digest[:-len(".json")] if digest.endswith(".json") else digest
+        for tag in entry.get("RepoTags") or []:
+            found[tag] = f"sha256:{digest}"
+    return found
+
+
+def load(client: t.Any, path: str) -> None:
+    with open(path, "rb") as handle:
+        client.images.load(handle.read())
+
+
+def unused_tags(client: t.Any, repository: str, keep: t.Iterable[str] = ()) -> list[str]:
+    """Tags of ``repository`` whose image no container (running or stopped) uses, except ``keep``."""
+    used = {container.attrs.get("Image") for container in client.containers.list(all=True)}
+    protected = set(keep)
+    tags = []
+    for image in client.images.list(name=repository):
+        if image.id in used:
+            continue
+        tags.extend(tag for tag in image.tags if split_reference(tag)[0] == repository and tag not in protected)
+    return sorted(tags)

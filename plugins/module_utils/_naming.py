@@ -1,0 +1,67 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Container names and labels: the only code that knows the naming scheme.
+
+An app container is named ``<service>-<role>[-<destination>]-<version>`` and carries the
+labels ``berth.service``, ``berth.role``, ``berth.destination`` and ``berth.version``.
+Labels are authoritative; names are for humans and for Docker DNS.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+LABEL_PREFIX = "berth."
+SERVICE_LABEL = "berth.service"
+ROLE_LABEL = "berth.role"
+DESTINATION_LABEL = "berth.destination"
+VERSION_LABEL = "berth.version"
+SPEC_HASH_LABEL = "berth.spec-hash"
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def role_prefix(service: str, role: str, destination: str = "") -> str:
+    """The part of a container name shared by every version of one role."""
+    parts = [service, role] + ([destination] if destination else [])
+    return "-".join(parts)
+
+
+def container_name(service: str, role: str, version: str, destination: str = "") -> str:
+    return f"{role_prefix(service, role, destination)}-{version}"
+
+
+def route_name(service: str, role: str, destination: str = "") -> str:
+    """Name of the proxy route (router and service) for one role."""
+    return role_prefix(service, role, destination)
+
+
+def labels(service: str, role: str, version: str, destination: str = "") -> dict[str, str]:
+    return {
+        SERVICE_LABEL: service,
+        ROLE_LABEL: role,
+        DESTINATION_LABEL: destination,
+        VERSION_LABEL: version,
+    }
+
+
+def role_filter(service: str, role: str, destination: str = "") -> list[str]:
+    """Docker label filters selecting every container (any version) of one role."""
+    return [
+        f"{SERVICE_LABEL}={service}",
+        f"{ROLE_LABEL}={role}",
+        f"{DESTINATION_LABEL}={destination}",
+    ]
+
+
+def version_of(container_labels: t.Mapping[str, str] | None) -> str | None:
+    return (container_labels or {}).get(VERSION_LABEL)
+
+
+def is_valid_name(value: str) -> bool:
+    return bool(NAME_PATTERN.match(value))
+
+
+def is_valid_version(value: str) -> bool:
+    return bool(VERSION_PATTERN.match(value))

@@ -1,0 +1,55 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: config
+short_description: Validate all berth_* variables and compute the host's deploy plan
+version_added: 0.1.0
+description:
+  - Runs on the controller (an action plugin); touches no host.
+  - Reads every C(berth_*) variable of the host, checks each one (unknown variables and keys,
+    names, ports, durations, missing version, secrets present) and fails listing every problem,
+    each naming the variable, the bad value and what is allowed. Secret values are never shown.
+  - On success sets the fact C(berth_plan), the normalized configuration that the roles consume
+    (defaults applied once; secret values left out, only their names).
+  - The host's roles are the keys of C(berth_roles) that name an inventory group the host is in.
+author: berth.deploy contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  action:
+    support: full
+options:
+  mode:
+    description: V(deploy) requires C(berth_version); V(setup) does not.
+    type: str
+    choices: [setup, deploy]
+    default: deploy
+"""
+
+EXAMPLES = r"""
+- name: Validate the configuration before touching any host
+  berth.deploy.config:
+    mode: deploy
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts set.
+  returned: success
+  type: dict
+  contains:
+    berth_plan:
+      description: The normalized configuration (service, version, image_ref, roles, proxy, ...).
+      type: dict
+      returned: success
+problems:
+  description: Every problem found, one line each.
+  returned: on failure
+  type: list
+  elements: str
+"""

@@ -1,0 +1,364 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container
+short_description: Run one app container of a berth role, stop it gracefully, keep the newest versions
+version_added: 0.1.0
+description:
+  - Boots one container named C(<service>-<role>[-<destination>]-<version>) with the labels
+    C(berth.service), C(berth.role), C(berth.destination) and C(berth.version), or a container with
+    an explicit O(name) (the proxy, say).
+  - Idempotent through a hash of the container's specification kept in the C(berth.spec-hash) label.
+    Secret values are not hashed (labels hold nothing secret); they are compared with the container's
+    environment instead.
+  - Re-running a version whose specification changed while it serves renames the serving container
+    to C(<name>-replaced-<id>) and boots the new one beside it, so the proxy can switch without downtime.
+  - V(active) makes an already running container the role's only running version; every other
+    running container of the same O(service)/O(role)/O(destination) is stopped gracefully (SIGTERM,
+    then SIGKILL after O(stop_timeout)).
+  - O(retain) removes stopped containers of the role beyond the newest O(retain).
+  - Secrets go to O(env_file) (mode 0600) and into the container's environment, never into labels or
+    the module's output.
+author: berth.deploy contributors
+requirements:
+  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Container name. Defaults to C(<service>-<role>[-<destination>]-<version>).
+    type: str
+  service:
+    description: The berth service (app) name; with O(role) it selects the role's containers.
+    type: str
+  role:
+    description: The berth role (C(web), C(job), ...).
+    type: str
+  destination:
+    description: Optional destination (C(staging), C(production), ...).
+    type: str
+    default: ""
+  version:
+    description: The version being run (the image tag); written to the C(berth.version) label.
+    type: str
+  image:
+    description: Image reference (C(repository:tag)); must already be on the host (see M(berth.deploy.image)).
+      Required when O(state=started).
+    type: str
+  state:
+    description:
+      - V(started) creates the container if needed (or recreates it when its specification changed) and starts it.
+      - V(stopped) stops it gracefully and keeps it (for inspection or instant rollback).
+      - V(absent) stops and removes it.
+      - V(active) requires it to run and stops every other container of the role.
+    type: str
+    choices: [started, stopped, absent, active]
+    default: started
+  command:
+    description: Command (string or list) overriding the image's CMD.
+    type: raw
+  env:
+    description: Clear (non-secret) environment variables.
+    type: dict
+    default: {}
+  secret_env:
+    description: Secret environment variables; written only to O(env_file) and the container.
+    type: dict
+    default: {}
+  env_file:
+    description:
+      - Path of an env file (mode 0600) holding the whole environment (clear and secret), for one-off
+        containers (C(docker run --env-file)). Not written when unset.
+    type: path
+  volumes:
+    description: Volumes as C(SOURCE:/container/path[:ro|rw]) (a host path or a named volume).
+    type: list
+    elements: str
+    default: []
+  network:
+    description: Network to attach the container to at creation.
+    type: str
+  options:
+    description:
+      - Run options, as in C(berth_roles.<role>.options)
+        (memory, memory_reservation, memory_swap, shm_size, cpus, cpu_shares, pids_limit, user, workdir,
+        hostname, stop_signal, init, read_only, cap_add, cap_drop, security_opt, extra_hosts, tmpfs,
+        sysctls, labels, ulimits, publish).
+      - O(options.publish) entries are C([address:][host_port:]container_port[/tcp|udp]).
+    type: dict
+    default: {}
+  log_driver:
+    description: Logging driver.
+    type: str
+    default: json-file
+  log_options:
+    description: Logging driver options. The default rotates json-file logs at 10 MB.
+    type: dict
+    default: {max-size: 10m}
+  restart_policy:
+    description: Docker restart policy.
+    type: str
+    choices: ["no", always, unless-stopped, on-failure]
+    default: unless-stopped
+  stop_timeout:
+    description: Seconds between SIGTERM and SIGKILL when stopping.
+    type: int
+    default: 30
+  retain:
+    description: Keep the newest O(retain) containers of the role (running ones always stay); remove the rest.
+    type: int
+  docker_host:
+    description: Docker engine address.
+    type: str
+    default: unix:///var/run/docker.sock
+  docker_timeout:
+    description: Timeout in seconds for Docker API calls.
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Boot the new version beside the old one
+  berth.deploy.container:
+    service: myapp
+    role: web
+    version: v42
+    image: registry.example.com/acme/myapp:v42
+    env: {RAILS_ENV: production}
+    secret_env: {SECRET_KEY_BASE: "{{ vault_secret_key_base }}"}
+    env_file: /etc/berth/myapp/env/myapp-web.env
+    network: berth
+    options: {memory: 1g, cpus: 1}
+
+- name: Make v42 the only running version, keep 5 for rollback
+  berth.deploy.container:
+    service: myapp
+    role: web
+    version: v42
+    state: active
+    stop_timeout: 30
+    retain: 5
+"""
+
+RETURN = r"""
+container:
+  description: The container after the run (absent when O(state=absent)).
+  returned: success
+  type: dict
+  sample: {name: myapp-web-v42, id: 3f2a1c9d0b1e, version: v42, status: running, address: 172.18.0.5}
+others:
+  description: The other containers of the role before this run, newest first.
+  returned: when O(service) and O(role) are set
+  type: list
+  elements: dict
+stopped:
+  description: Names of containers stopped (O(state=stopped), O(state=active)).
+  returned: success
+  type: list
+  elements: str
+removed:
+  description: Names of containers removed (O(state=absent), replaced or beyond O(retain)).
+  returned: success
+  type: list
+  elements: str
+actions:
+  description: What was done, in order (e.g. C(created myapp-web-v42), C(started myapp-web-v42)).
+  returned: success
+  type: list
+  elements: str
+seconds:
+  description: Wall time of the run.
+  returned: success
+  type: float
+"""
+
+import time
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files
+
+
+class ContainerRunner:
+    def __init__(self, module: AnsibleModule, client: t.Any):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.actions: list[str] = []
+        self.stopped: list[str] = []
+        self.removed: list[str] = []
+        self.changed = False
+        self.diff: dict[str, t.Any] = {"before": {}, "after": {}}
+
+    def record(self, action: str) -> None:
+        self.actions.append(action)
+        self.changed = True
+
+    def run(self) -> dict[str, t.Any]:
+        started = time.monotonic()
+        name = _container.container_name(self.params)
+        others_before = self.role_containers(exclude=name)
+        state = self.params["state"]
+        current = _docker.get_container(self.client, name)
+        self.diff["before"] = self.describe(current)
+        if state == "started":
+            current = self.ensure_started(name, current)
+        elif state == "stopped" and current is not None and _container.is_running(current):
+            self.stop(current)
+        elif state == "absent" and current is not None:
+            self.remove(current, stop_first=True)
+            current = None
+        elif state == "active":
+            self.make_active(name, current)
+        if self.params["retain"]:
+            self.prune(self.params["retain"], current)
+        if current is not None and not self.check_mode:
+            current.reload()
+        self.diff["after"] = self.describe(current) if not (self.check_mode and self.changed) else {
+            "name": name, "state": state}
+        result = dict(changed=self.changed, actions=self.actions, stopped=self.stopped, removed=self.removed,
+                      container=self.describe(current) if current is not None else {}, diff=self.diff,
+                      seconds=round(time.monotonic() - started, 3))
+        if others_before is not None:
+            result["others"] = [_container.summary(item) for item in others_before]
+        return result
+
+    def describe(self, container: t.Any) -> dict[str, t.Any]:
+        if container is None:
+            return {}
+        description = _container.summary(container)
+        description["address"] = _docker.container_address(container, self.params["network"])
+        description["spec_hash"] = (container.attrs.get("Config", {}).get("Labels") or {}).get("berth.spec-hash")
+        return description
+
+    def role_containers(self, exclude: str | None = None) -> list[t.Any] | None:
+        if not (self.params["service"] and self.params["role"]):
+            return None
+        found = _container.role_containers(self.client, self.params["service"], self.params["role"],
+                                           self.params["destination"])
+        return [item for item in found if item.name != exclude]
+
+    def ensure_started(self, name: str, current: t.Any) -> t.Any:
+        if not self.params["image"]:
+            self.module.fail_json(msg="image is required when state=started")
+        spec = _container.build_spec(self.params)
+        image = _docker.get_image(self.client, spec.image)
+        if image is None and not self.check_mode:
+            self.module.fail_json(msg=f"Image {spec.image} is not on this host; pull it first (berth.deploy.image).")
+        spec_hash = spec.spec_hash(image.id if image is not None else None)
+        self.write_env_file(spec)
+        if current is not None and _container.matches(current, spec, spec_hash):
+            if not _container.is_running(current):
+                self.record(f"started {name}")
+                if not self.check_mode:
+                    current.start()
+            return current
+        if current is not None:
+            self.set_aside(current)
+        self.record(f"created {name}")
+        self.record(f"started {name}")
+        if self.check_mode:
+            return None
+        created = self.client.containers.create(spec.image, **_container.create_kwargs(spec, spec_hash))
+        created.start()
+        return created
+
+    def set_aside(self, current: t.Any) -> None:
+        """An outdated container under the wanted name: rename it if it serves, else remove it."""
+        if _container.is_running(current):
+            replaced = f"{current.name}-replaced-{current.id[:8]}"
+            self.record(f"renamed {current.name} to {replaced}")
+            if not self.check_mode:
+                current.rename(replaced)
+        else:
+            self.remove(current, stop_first=False)
+
+    def write_env_file(self, spec: _container.ContainerSpec) -> None:
+        path = self.params["env_file"]
+        if path and _files.ensure_file(path, _container.env_file_content(spec), 0o600, self.check_mode):
+            self.record(f"wrote {path}")
+
+    def stop(self, container: t.Any) -> None:
+        self.record(f"stopped {container.name}")
+        self.stopped.append(container.name)
+        if not self.check_mode:
+            _container.stop(container, self.params["stop_timeout"])
+
+    def remove(self, container: t.Any, stop_first: bool) -> None:
+        if stop_first and _container.is_running(container):
+            self.stop(container)
+        self.record(f"removed {container.name}")
+        self.removed.append(container.name)
+        if not self.check_mode:
+            container.remove(v=False, force=True)
+
+    def make_active(self, name: str, active: t.Any) -> None:
+        if active is None or not _container.is_running(active):
+            if not self.check_mode:
+                self.module.fail_json(msg=f"{name} is not running, so it cannot become the active version; "
+                                          "start it first (state=started).")
+        active_id = active.id if active is not None else None
+        for other in self.role_containers() or []:
+            if other.id != active_id and _container.is_running(other):
+                self.stop(other)
+
+    def prune(self, keep: int, active: t.Any) -> None:
+        containers = self.role_containers() or []
+        if not self.check_mode:
+            for container in containers:
+                container.reload()
+        _kept, removable = _container.retained_split(containers, keep, active.id if active is not None else None)
+        for container in removable:
+            self.remove(container, stop_first=False)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            service=dict(type="str"),
+            role=dict(type="str"),
+            destination=dict(type="str", default=""),
+            version=dict(type="str"),
+            image=dict(type="str"),
+            state=dict(type="str", default="started", choices=["started", "stopped", "absent", "active"]),
+            command=dict(type="raw"),
+            env=dict(type="dict", default={}),
+            secret_env=dict(type="dict", default={}, no_log=True),
+            env_file=dict(type="path"),
+            volumes=dict(type="list", elements="str", default=[]),
+            network=dict(type="str"),
+            options=dict(type="dict", default={}),
+            log_driver=dict(type="str", default="json-file"),
+            log_options=dict(type="dict", default={"max-size": "10m"}),
+            restart_policy=dict(type="str", default="unless-stopped",
+                                choices=["no", "always", "unless-stopped", "on-failure"]),
+            stop_timeout=dict(type="int", default=30),
+            retain=dict(type="int"),
+            **_docker.DOCKER_CLIENT_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    if (module.params["state"] == "active" or module.params["retain"]) and not (
+            module.params["service"] and module.params["role"]):
+        module.fail_json(msg="state=active and retain need service and role (they select the role's containers)")
+    client = _docker.connect(module)
+    try:
+        result = ContainerRunner(module, client).run()
+    except _container.SpecError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # engine errors: report them in the user's terms
+        module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

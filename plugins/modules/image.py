@@ -1,0 +1,183 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image
+short_description: Pull an app image (or load it from an archive) and prune unused tags
+version_added: 0.1.0
+description:
+  - V(present) pulls C(name:tag), with registry credentials when given, and reports C(changed)
+    only when the local image id for that tag moved.
+  - With O(archive_path) the image is loaded from a C(docker save) archive on the host instead
+    (the registry-free path); C(changed) again means the tag now points at another image.
+  - V(pruned) removes the tags of repository O(name) whose image no container (running or stopped)
+    uses, so retained versions stay available for rollback and everything else goes.
+  - In check mode a pull asks the registry for the tag's digest and compares it with the local
+    image, so the prediction is truthful without downloading layers.
+author: berth.deploy contributors
+requirements:
+  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Repository, without tag (C(registry.example.com/acme/myapp)).
+    type: str
+    required: true
+  tag:
+    description: Tag to pull or load. Required when O(state=present).
+    type: str
+  state:
+    description: V(present) pulls or loads the image; V(pruned) removes unused tags of O(name).
+    type: str
+    choices: [present, pruned]
+    default: present
+  archive_path:
+    description: Path on the host of a C(docker save) archive holding C(name:tag); loaded instead of pulling.
+    type: path
+  registry:
+    description: Registry server the credentials are for (informational; the server is part of O(name)).
+    type: str
+  username:
+    description: Registry user name.
+    type: str
+  password:
+    description: Registry password or token.
+    type: str
+  keep_tags:
+    description: With O(state=pruned), tags (C(name:tag)) never to remove.
+    type: list
+    elements: str
+    default: []
+  docker_host:
+    description: Docker engine address.
+    type: str
+    default: unix:///var/run/docker.sock
+  docker_timeout:
+    description: Timeout in seconds for Docker API calls.
+    type: int
+    default: 300
+"""
+
+EXAMPLES = r"""
+- name: Pull the release
+  berth.deploy.image:
+    name: registry.example.com/acme/myapp
+    tag: v42
+    username: deploy
+    password: "{{ vault_registry_password }}"
+
+- name: Load the release from an archive copied to the host
+  berth.deploy.image:
+    name: acme/myapp
+    tag: v42
+    archive_path: /var/tmp/myapp-v42.tar
+
+- name: Remove images no retained container uses
+  berth.deploy.image:
+    name: registry.example.com/acme/myapp
+    state: pruned
+"""
+
+RETURN = r"""
+image:
+  description: The image reference handled.
+  returned: O(state=present)
+  type: str
+  sample: registry.example.com/acme/myapp:v42
+id:
+  description: Local image id after the run.
+  returned: O(state=present), not in check mode
+  type: str
+previous_id:
+  description: Local image id of the tag before the run (null when it was missing).
+  returned: O(state=present)
+  type: str
+seconds:
+  description: Wall time of the pull or load.
+  returned: O(state=present)
+  type: float
+removed:
+  description: Tags removed by O(state=pruned).
+  returned: O(state=pruned)
+  type: list
+  elements: str
+"""
+
+import time
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.deploy.plugins.module_utils import _docker, _image
+
+
+def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
+    params = module.params
+    reference = f"{params['name']}:{params['tag']}"
+    auth = {"username": params["username"], "password": params["password"]} if params["username"] else None
+    before = _image.local_id(client, reference)
+    started = time.monotonic()
+    if params["archive_path"]:
+        in_archive = _image.archive_image_ids(params["archive_path"])
+        if reference not in in_archive:
+            module.fail_json(msg=f"{params['archive_path']} does not hold {reference} "
+                                 f"(it holds: {', '.join(sorted(in_archive)) or 'no tagged images'})")
+        changed = in_archive[reference] != before
+        if changed and not module.check_mode:
+            _image.load(client, params["archive_path"])
+    elif module.check_mode:
+        changed = before is None or _image.remote_digest(client, reference, auth) not in _image.local_digests(
+            client, reference)
+    else:
+        changed = _image.pull(client, reference, auth) != before
+    after = before if module.check_mode else _image.local_id(client, reference)
+    return dict(changed=changed, image=reference, id=after, previous_id=before,
+                seconds=round(time.monotonic() - started, 3),
+                diff=dict(before={"id": before}, after={"id": after if not module.check_mode else "(new)" if changed else before}))
+
+
+def pruned(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
+    tags = _image.unused_tags(client, module.params["name"], module.params["keep_tags"])
+    if not module.check_mode:
+        for tag in tags:
+            client.images.remove(tag)
+    return dict(changed=bool(tags), removed=tags, diff=dict(before={"tags": tags}, after={"tags": []}))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            tag=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "pruned"]),
+            archive_path=dict(type="path"),
+            registry=dict(type="str"),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            keep_tags=dict(type="list", elements="str", default=[]),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_timeout=dict(type="int", default=300),
+        ),
+        required_if=[("state", "present", ("tag",))],
+        required_together=[("username", "password")],
+        supports_check_mode=True,
+    )
+    client = _docker.connect(module)
+    try:
+        result = present(module, client) if module.params["state"] == "present" else pruned(module, client)
+    except _image.ArchiveError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:
+        what = module.params["name"] + (f":{module.params['tag']}" if module.params["tag"] else "")
+        module.fail_json(msg=f"Docker engine error for {what}: {_docker.explain(exc)}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

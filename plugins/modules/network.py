@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: network
+short_description: Ensure the deploy network exists (or is gone)
+version_added: 0.1.0
+description:
+  - Creates the user-defined bridge network that the proxy, app containers and accessories share,
+    so they reach each other by container name.
+  - An existing network with another driver is reported, never silently replaced.
+author: berth.deploy contributors
+requirements:
+  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Network name.
+    type: str
+    required: true
+  driver:
+    description: Network driver.
+    type: str
+    default: bridge
+  state:
+    description: Whether the network should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  docker_host:
+    description: Docker engine address.
+    type: str
+    default: unix:///var/run/docker.sock
+  docker_timeout:
+    description: Timeout in seconds for Docker API calls.
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Deploy network
+  berth.deploy.network:
+    name: berth
+"""
+
+RETURN = r"""
+network:
+  description: Name and id of the network (empty when absent).
+  returned: success
+  type: dict
+  sample: {name: berth, id: 0c3d5e7f9a1b, driver: bridge}
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.deploy.plugins.module_utils import _docker
+
+
+def find(client: t.Any, name: str) -> t.Any | None:
+    return next((network for network in client.networks.list(names=[name]) if network.name == name), None)
+
+
+def describe(network: t.Any | None) -> dict[str, str]:
+    if network is None:
+        return {}
+    return {"name": network.name, "id": network.id[:12], "driver": network.attrs.get("Driver", "")}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            driver=dict(type="str", default="bridge"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **_docker.DOCKER_CLIENT_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    client = _docker.connect(module)
+    try:
+        network = find(client, params["name"])
+        before = describe(network)
+        changed = False
+        if params["state"] == "present" and network is None:
+            changed = True
+            if not module.check_mode:
+                network = client.networks.create(params["name"], driver=params["driver"])
+        elif params["state"] == "present" and before["driver"] != params["driver"]:
+            module.fail_json(msg=f"Network {params['name']} exists with driver {before['driver']}, not "
+                                 f"{params['driver']}; remove it (or pick another berth_network) first.")
+        elif params["state"] == "absent" and network is not None:
+            changed = True
+            if not module.check_mode:
+                network.remove()
+            network = None
+    except Exception as exc:
+        module.fail_json(msg=f"Docker engine error for network {params['name']}: {_docker.explain(exc)}")
+    after = describe(network) if not module.check_mode else (
+        {"name": params["name"], "driver": params["driver"]} if params["state"] == "present" else {})
+    module.exit_json(changed=changed, network=after, diff=dict(before=before, after=after))
+
+
+if __name__ == "__main__":
+    main()

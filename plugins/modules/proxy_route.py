@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: proxy_route
+short_description: Point a route of the host's reverse proxy at a set of targets, confirm, drain
+version_added: 0.1.0
+description:
+  - Makes the proxy on this host send requests for O(hosts) (and O(path_prefix)) to O(targets).
+  - "Driver V(traefik): Traefik 3 with the file provider. The route's dynamic configuration file is
+    replaced atomically in C(<config_dir>/dynamic/), then the module polls Traefik's API (on its
+    loopback-only entrypoint) until the router is enabled and its service holds exactly the new
+    servers."
+  - After a confirmed switch, targets that left the route are drained. Traefik cannot report
+    in-flight requests per server, so the module waits O(drain_settle) seconds for requests routed
+    just before the switch; the app's graceful SIGTERM handling then finishes what is still in flight.
+author: berth.deploy contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Route name (router and service), e.g. C(myapp-web).
+    type: str
+    required: true
+  state:
+    description: V(present) applies the route; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  driver:
+    description: Proxy driver.
+    type: str
+    choices: [traefik]
+    default: traefik
+  hosts:
+    description: Host names the route answers for.
+    type: list
+    elements: str
+    default: []
+  path_prefix:
+    description: Path prefix the route answers for.
+    type: str
+    default: /
+  targets:
+    description: Backends. Each has O(targets[].url), or O(targets[].container) and O(targets[].port).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      url:
+        description: Backend URL, e.g. C(http://myapp-web-v42:3000).
+        type: str
+      container:
+        description: Container name, reached by name on the proxy's network.
+        type: str
+      port:
+        description: Container port.
+        type: int
+      weight:
+        description: Relative share of requests.
+        type: int
+        default: 1
+  response_timeout:
+    description: Seconds to wait for a backend's response headers.
+    type: int
+    default: 30
+  pass_host_header:
+    description: Forward the client's Host header to the backend.
+    type: bool
+    default: true
+  entrypoints:
+    description: Proxy entrypoints the route listens on.
+    type: list
+    elements: str
+    default: [web]
+  config_dir:
+    description: The proxy's configuration directory on the host.
+    type: path
+    default: /etc/berth/proxy
+  api_url:
+    description: The proxy's API, reachable on loopback only.
+    type: str
+    default: http://127.0.0.1:8080
+  confirm_timeout:
+    description: Seconds to wait for the proxy to confirm the change.
+    type: float
+    default: 10
+  drain_timeout:
+    description: Seconds to wait for in-flight requests to removed targets (drivers that can count them).
+    type: float
+    default: 30
+  drain_settle:
+    description: Seconds to wait after a switch that removed targets when the driver cannot count in-flight requests.
+    type: float
+    default: 1
+"""
+
+EXAMPLES = r"""
+- name: Switch myapp's web traffic to v42
+  berth.deploy.proxy_route:
+    name: myapp-web
+    hosts: [app.example.com]
+    targets:
+      - container: myapp-web-v42
+        port: 3000
+"""
+
+RETURN = r"""
+targets:
+  description: Target URLs of the route after the run.
+  returned: success
+  type: list
+  elements: str
+previous_targets:
+  description: Target URLs the proxy served before the run (empty when the route was new).
+  returned: success
+  type: list
+  elements: str
+removed_targets:
+  description: Target URLs that left the route.
+  returned: success
+  type: list
+  elements: str
+confirm_seconds:
+  description: Seconds until the proxy confirmed the change.
+  returned: when changed, not in check mode
+  type: float
+drain_seconds:
+  description: Seconds spent draining removed targets.
+  returned: when changed, not in check mode
+  type: float
+"""
+
+import time
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target, make_driver
+
+INFLIGHT_POLL = 0.1
+
+
+def target_of(entry: dict[str, t.Any]) -> Target:
+    if entry.get("url"):
+        return Target(entry["url"], entry.get("weight") or 1)
+    if entry.get("container") and entry.get("port"):
+        return Target(f"http://{entry['container']}:{entry['port']}", entry.get("weight") or 1)
+    raise ValueError(f"target {entry!r} needs url, or container and port")
+
+
+def drain(driver: t.Any, removed: list[Target], timeout: float, settle: float) -> float:
+    """Wait until removed targets have no requests in flight (or ``settle`` when the proxy cannot tell)."""
+    started = time.monotonic()
+    counts = [driver.inflight(target) for target in removed]
+    if any(count is None for count in counts):
+        time.sleep(settle)
+        return round(time.monotonic() - started, 3)
+    while any(driver.inflight(target) for target in removed) and time.monotonic() - started < timeout:
+        time.sleep(INFLIGHT_POLL)
+    return round(time.monotonic() - started, 3)
+
+
+def run(module: AnsibleModule) -> dict[str, t.Any]:
+    params = module.params
+    driver = make_driver(params["driver"], config_dir=params["config_dir"], api_url=params["api_url"])
+    name = params["name"]
+    before_text = driver.current_config(name) or ""
+    try:
+        previous = driver.current_targets(name) or []
+    except ProxyError:
+        previous = []  # a proxy that is down serves nothing; the confirm step reports it
+    if params["state"] == "absent":
+        changed = driver.remove(name, module.check_mode)
+        return dict(changed=changed, targets=[], previous_targets=[target.url for target in previous],
+                    removed_targets=[target.url for target in previous],
+                    diff=dict(before=before_text, after=""))
+    try:
+        targets = tuple(target_of(entry) for entry in params["targets"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if not targets:
+        module.fail_json(msg="targets is empty: a route needs at least one target (use state=absent to remove it)")
+    route = Route(name=name, targets=targets, hosts=tuple(params["hosts"]), path_prefix=params["path_prefix"],
+                  response_timeout=params["response_timeout"], pass_host_header=params["pass_host_header"],
+                  entrypoints=tuple(params["entrypoints"]))
+    removed = [target for target in previous if target.url not in {new.url for new in targets}]
+    changed = driver.apply(route, module.check_mode)
+    result: dict[str, t.Any] = dict(
+        changed=changed, targets=[target.url for target in targets],
+        previous_targets=[target.url for target in previous], removed_targets=[target.url for target in removed],
+        diff=dict(before=before_text, after=driver.desired_config(route)))
+    if module.check_mode:
+        return result
+    try:
+        result["confirm_seconds"] = driver.confirm(route, params["confirm_timeout"])
+    except ProxyError as exc:
+        if changed:
+            driver.restore(name, before_text or None)
+        raise ProxyError(f"{exc}. The previous route configuration was put back.") from None
+    result["drain_seconds"] = drain(driver, removed, params["drain_timeout"], params["drain_settle"]) if removed else 0.0
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            driver=dict(type="str", default="traefik", choices=["traefik"]),
+            hosts=dict(type="list", elements="str", default=[]),
+            path_prefix=dict(type="str", default="/"),
+            targets=dict(type="list", elements="dict", default=[], options=dict(
+                url=dict(type="str"), container=dict(type="str"), port=dict(type="int"),
+                weight=dict(type="int", default=1))),
+            response_timeout=dict(type="int", default=30),
+            pass_host_header=dict(type="bool", default=True),
+            entrypoints=dict(type="list", elements="str", default=["web"]),
+            config_dir=dict(type="path", default="/etc/berth/proxy"),
+            api_url=dict(type="str", default="http://127.0.0.1:8080"),
+            confirm_timeout=dict(type="float", default=10),
+            drain_timeout=dict(type="float", default=30),
+            drain_settle=dict(type="float", default=1),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        module.exit_json(**run(module))
+    except ProxyError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"Cannot write the proxy configuration under {module.params['config_dir']}: {exc}")
+
+
+if __name__ == "__main__":
+    main()
