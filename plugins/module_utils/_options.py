@@ -11,7 +11,9 @@ import re
 import typing as t
 
 SIZE_PATTERN = re.compile(r"^[0-9]+([bkmg]b?)?$", re.IGNORECASE)
-PUBLISH_PATTERN = re.compile(r"^(?:(?P<address>[0-9.]+|\[[0-9a-f:]+\]):)?(?:(?P<host>[0-9]+):)?(?P<port>[0-9]+)(?:/(?P<proto>tcp|udp))?$")
+PUBLISH_PATTERN = re.compile(
+    r"^(?:(?P<address>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>[0-9]*):)?"
+    r"(?P<port>[0-9]+)(?:/(?P<proto>tcp|udp))?$")
 
 
 class OptionError(ValueError):

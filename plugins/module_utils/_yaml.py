@@ -8,7 +8,10 @@ Handles dicts, lists, strings, numbers, booleans and None; strings are always do
 from __future__ import annotations
 
 import json
+import re
 import typing as t
+
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def _scalar(value: t.Any) -> str:
@@ -21,6 +24,12 @@ def _scalar(value: t.Any) -> str:
     return json.dumps(str(value))
 
 
+def _key(key: t.Any) -> str:
+    text = str(key)
+    return text if PLAIN_KEY.match(text) and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off") \
+        else json.dumps(text)
+
+
 def _lines(value: t.Any, indent: int) -> list[str]:
     pad = "  " * indent
     if isinstance(value, dict):
@@ -29,10 +38,10 @@ def _lines(value: t.Any, indent: int) -> list[str]:
         lines = []
         for key, item in value.items():
             if isinstance(item, (dict, list)) and item:
-                lines.append(f"{pad}{_scalar(key)}:")
+                lines.append(f"{pad}{_key(key)}:")
                 lines.extend(_lines(item, indent + 1))
             else:
-                lines.append(f"{pad}{_scalar(key)}: {_inline(item)}")
+                lines.append(f"{pad}{_key(key)}: {_inline(item)}")
         return lines
     if isinstance(value, list):
         lines = []
