@@ -1,0 +1,71 @@
+"""Integration fixtures: a real Docker engine, a real registry, real Traefik, real SSH servers.
+
+`.ci/run` starts the engine and registry and builds the images first (tests/testbed/); the
+fixtures here re-run those idempotent scripts so a developer can also run pytest directly.
+"""
+from __future__ import annotations
+
+import subprocess
+import typing as t
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+
+from tests.support.ansible_run import REPO
+
+TESTBED = REPO / "tests" / "testbed"
+REGISTRY = "172.17.0.1:5000"
+APP_IMAGE = f"{REGISTRY}/berth-test/app"
+TRAEFIK_IMAGE = f"{REGISTRY}/berth-test/traefik:3.7.15"
+
+
+def run_script(*args: str, timeout: float = 1800) -> str:
+    process = subprocess.run(["bash", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({process.returncode}):\n{process.stdout}\n{process.stderr}")
+    return process.stdout
+
+
+@pytest.fixture(scope="session")
+def testbed() -> None:
+    run_script(str(TESTBED / "engine.sh"))
+    run_script(str(TESTBED / "build_images.sh"))
+
+
+@pytest.fixture(scope="session")
+def engine(testbed: None) -> t.Iterator[docker.DockerClient]:
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def local_inventory(tmp_path_factory: pytest.TempPathFactory, testbed: None) -> Path:
+    """An inventory whose one host is this machine (connection local), in group web."""
+    directory = tmp_path_factory.mktemp("local-inventory")
+    inventory = {"all": {"children": {"web": {"hosts": {"local1": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}}}
+    (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    return directory / "hosts.yml"
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token, so tests never share containers, networks or routes."""
+    return "t" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def cleanup(engine: docker.DockerClient) -> t.Iterator[list[str]]:
+    """Names of containers/networks to remove after the test (whatever its outcome)."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        for container in engine.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+        for network in engine.networks.list(names=[name]):
+            if network.name == name:
+                network.remove()

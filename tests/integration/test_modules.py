@@ -1,0 +1,214 @@
+"""The modules against the real local engine: check -> real -> check -> real, then behaviours."""
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import docker
+import pytest
+
+from tests.integration.conftest import APP_IMAGE
+from tests.support.ansible_run import run_module, run_tasks
+
+
+def assert_cycle(module, args, inventory, check_changes=True):
+    """check -> real -> check -> real: changes predicted, made, then nothing left to change."""
+    first_check = run_module(module, args, inventory, check=True)
+    assert first_check["status"] == "ok", first_check
+    assert first_check["result"]["changed"] is check_changes
+    real = run_module(module, args, inventory)
+    assert real["status"] == "ok", real
+    assert real["result"]["changed"] is check_changes
+    second_check = run_module(module, args, inventory, check=True)
+    assert second_check["result"]["changed"] is False, second_check
+    again = run_module(module, args, inventory)
+    assert again["status"] == "ok" and again["result"]["changed"] is False, again
+    return real["result"]
+
+
+def test_network_cycle(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    assert_cycle("berth.deploy.network", {"name": unique}, local_inventory)
+    assert engine.networks.get(unique).attrs["Driver"] == "bridge"
+    assert_cycle("berth.deploy.network", {"name": unique, "state": "absent"}, local_inventory)
+    assert not [n for n in engine.networks.list(names=[unique]) if n.name == unique]
+
+
+def test_image_pull_reports_change_only_when_the_id_moves(engine, local_inventory):
+    reference = f"{APP_IMAGE}:v1"
+    if any(c.attrs["Image"] == engine.images.get(reference).id for c in engine.containers.list(all=True)):
+        pytest.skip("v1 is in use by a container on this engine")
+    engine.images.remove(reference)
+    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": "v1"}, local_inventory)
+    assert result["previous_id"] is None and result["id"] == engine.images.get(reference).id
+
+
+def test_image_load_from_archive(engine, local_inventory, tmp_path):
+    reference = f"{APP_IMAGE}:v6"
+    image = engine.images.get(reference)
+    archive = tmp_path / "app-v6.tar"
+    with archive.open("wb") as stream:
+        for chunk in image.save(named=True):
+            stream.write(chunk)
+    for container in engine.containers.list(all=True):
+        if container.attrs["Image"] == image.id:
+            pytest.skip("v6 is in use by a container on this engine")
+    engine.images.remove(reference)
+    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": "v6", "archive_path": str(archive)},
+                          local_inventory)
+    assert result["id"] == image.id
+    wrong = run_module("berth.deploy.image", {"name": APP_IMAGE, "tag": "v5", "archive_path": str(archive)},
+                       local_inventory)
+    assert wrong["status"] == "failed"
+    assert f"does not hold {APP_IMAGE}:v5" in wrong["result"]["msg"]
+
+
+def test_image_prune_keeps_tags_that_containers_use(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v4")
+    engine.images.pull(APP_IMAGE, tag="v5")
+    engine.containers.create(f"{APP_IMAGE}:v4", name=unique)
+    used_elsewhere = {c.attrs["Image"] for c in engine.containers.list(all=True)}
+    result = run_module("berth.deploy.image", {"name": APP_IMAGE, "state": "pruned"}, local_inventory)
+    assert result["status"] == "ok", result
+    assert f"{APP_IMAGE}:v4" not in result["result"]["removed"]
+    remaining = {tag for image in engine.images.list(name=APP_IMAGE) for tag in image.tags}
+    assert f"{APP_IMAGE}:v4" in remaining
+    for tag in result["result"]["removed"]:
+        assert tag not in remaining
+    for image in engine.images.list(name=APP_IMAGE):
+        if image.id not in used_elsewhere:
+            pytest.fail(f"{image.tags} is unused but was kept")
+
+
+def container_args(unique, version, **extra):
+    args = {"service": unique, "role": "web", "version": version, "image": f"{APP_IMAGE}:{version}",
+            "env": {"GREETING": "hello"}, "secret_env": {"SECRET_KEY_BASE": f"{unique}-secret-value"},
+            "options": {"memory": "64m"}, "stop_timeout": 10}
+    args.update(extra)
+    return args
+
+
+def test_container_cycle_secrets_and_labels(engine, local_inventory, unique, cleanup, tmp_path):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v2")
+    env_file = tmp_path / "env" / "web.env"
+    args = container_args(unique, "v2", env_file=str(env_file))
+    result = assert_cycle("berth.deploy.container", args, local_inventory)
+    container = engine.containers.get(f"{unique}-web-v2")
+    labels = container.labels
+    assert labels["berth.service"] == unique and labels["berth.version"] == "v2" and labels["berth.role"] == "web"
+    assert all("secret-value" not in value for value in labels.values())
+    assert container.attrs["HostConfig"]["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "10m"}}
+    assert container.attrs["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+    assert f"SECRET_KEY_BASE={unique}-secret-value" in env_file.read_text()
+    assert "secret-value" not in repr(result)
+
+
+def test_secret_never_reaches_ansible_output(local_inventory, unique, cleanup, engine):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v2")
+    task = {"name": "boot", "berth.deploy.container": container_args(unique, "v2")}
+    run = run_tasks([task], local_inventory, env={"ANSIBLE_VERBOSITY": "3"})
+    assert run.rc == 0, run.stdout
+    assert f"{unique}-secret-value" not in run.stdout
+
+
+def test_changed_spec_on_a_serving_version_boots_beside_it(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v2")
+    first = run_module("berth.deploy.container", container_args(unique, "v2"), local_inventory)
+    changed = run_module("berth.deploy.container", container_args(unique, "v2", env={"GREETING": "bye"}),
+                         local_inventory)
+    assert changed["result"]["changed"] is True, changed
+    assert any(action.startswith("renamed") for action in changed["result"]["actions"])
+    running = {c.name for c in engine.containers.list(filters={"label": f"berth.service={unique}"})}
+    assert f"{unique}-web-v2" in running and len(running) == 2
+    assert changed["result"]["container"]["id"] != first["result"]["container"]["id"]
+    secret_changed = run_module("berth.deploy.container",
+                                container_args(unique, "v2", env={"GREETING": "bye"},
+                                               secret_env={"SECRET_KEY_BASE": "rotated"}), local_inventory)
+    assert secret_changed["result"]["changed"] is True
+
+
+def test_active_stops_others_gracefully_and_retain_prunes(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    for version in ("v1", "v2", "v3", "v4"):
+        engine.images.pull(APP_IMAGE, tag=version)
+        booted = run_module("berth.deploy.container", container_args(unique, version), local_inventory)
+        assert booted["status"] == "ok", booted
+    args = {"service": unique, "role": "web", "version": "v4", "state": "active", "retain": 2, "stop_timeout": 20}
+    check = run_module("berth.deploy.container", args, local_inventory, check=True)
+    assert check["result"]["changed"] is True
+    assert len(engine.containers.list(filters={"label": f"berth.service={unique}"})) == 4
+    started = time.monotonic()
+    real = run_module("berth.deploy.container", args, local_inventory)
+    assert real["status"] == "ok", real
+    assert sorted(real["result"]["stopped"]) == [f"{unique}-web-v{n}" for n in (1, 2, 3)]
+    assert time.monotonic() - started < 15, "the stop waited for SIGKILL instead of a graceful exit"
+    remaining = {c.name: c.status for c in engine.containers.list(all=True, filters={"label": f"berth.service={unique}"})}
+    assert remaining == {f"{unique}-web-v4": "running", f"{unique}-web-v3": "exited"}
+    for name in remaining:
+        exit_code = engine.containers.get(name).attrs["State"]["ExitCode"]
+        assert exit_code == 0, f"{name} did not exit gracefully ({exit_code})"
+    assert run_module("berth.deploy.container", args, local_inventory)["result"]["changed"] is False
+
+
+def test_active_refuses_a_version_that_is_not_running(local_inventory, unique):
+    result = run_module("berth.deploy.container",
+                        {"service": unique, "role": "web", "version": "v9", "state": "active"}, local_inventory)
+    assert result["status"] == "failed"
+    assert f"{unique}-web-v9 is not running" in result["result"]["msg"]
+
+
+def test_healthcheck_reports_attempts_and_timing(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v3")
+    engine.containers.run(f"{APP_IMAGE}:v3", name=unique, detach=True, environment={"BOOT_DELAY": "6"})
+    result = run_module("berth.deploy.healthcheck", {"container": unique, "port": 3000, "interval": 0.25},
+                        local_inventory)
+    assert result["status"] == "ok", result
+    outcome = result["result"]
+    assert outcome["healthy"] and outcome["status"] == 200 and outcome["attempts"] > 1
+    assert 0.2 * (outcome["attempts"] - 1) <= outcome["elapsed"] < 10
+
+
+def test_healthcheck_failure_says_why_with_logs(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="bad")
+    engine.containers.run(f"{APP_IMAGE}:bad", name=unique, detach=True)
+    result = run_module("berth.deploy.healthcheck",
+                        {"container": unique, "port": 3000, "interval": 0.5, "deadline": 3}, local_inventory)
+    assert result["status"] == "failed"
+    outcome = result["result"]
+    assert outcome["status"] == 503 and "database unreachable" in outcome["body"]
+    assert "did not become healthy within 3s" in outcome["msg"] and "Last" in outcome["msg"]
+    assert any("database unreachable" in line for line in outcome["logs"])
+
+
+def test_healthcheck_stops_early_when_the_container_exits(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.containers.run(f"{APP_IMAGE}:v3", name=unique, detach=True, command=["sh", "-c", "echo boom; exit 3"])
+    started = time.monotonic()
+    result = run_module("berth.deploy.healthcheck", {"container": unique, "port": 3000, "deadline": 30},
+                        local_inventory)
+    assert result["status"] == "failed"
+    assert "exit code 3" in result["result"]["body"]
+    assert time.monotonic() - started < 15
+
+
+def test_healthcheck_docker_mode_needs_a_healthcheck(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.containers.run(f"{APP_IMAGE}:v3", name=unique, detach=True)
+    result = run_module("berth.deploy.healthcheck", {"container": unique, "mode": "docker", "deadline": 5},
+                        local_inventory)
+    assert result["status"] == "failed" and "defines no HEALTHCHECK" in result["result"]["msg"]
+    engine.containers.run(f"{APP_IMAGE}:v3", name=f"{unique}-hc", detach=True,
+                          healthcheck={"test": ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:3000/up"],
+                                       "interval": 500_000_000, "start_period": 0})
+    cleanup.append(f"{unique}-hc")
+    healthy = run_module("berth.deploy.healthcheck", {"container": f"{unique}-hc", "mode": "docker", "deadline": 20,
+                                                      "interval": 0.5}, local_inventory)
+    assert healthy["status"] == "ok" and healthy["result"]["status"] == "healthy", healthy
