@@ -69,3 +69,41 @@ def cleanup(engine: docker.DockerClient) -> t.Iterator[list[str]]:
         for network in engine.networks.list(names=[name]):
             if network.name == name:
                 network.remove()
+
+
+SERVER_ADDRESS = "127.0.0.11"
+
+
+def write_server_inventory(directory: Path, servers: dict[str, str], key: Path, group_vars: dict[str, t.Any]) -> Path:
+    """An inventory of test servers (name -> loopback address) in group web, reached over SSH."""
+    hosts = {name: {"ansible_host": address, "ansible_user": "root", "ansible_ssh_private_key_file": str(key),
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                    "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+             for name, address in servers.items()}
+    (directory / "group_vars").mkdir(parents=True, exist_ok=True)
+    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": hosts}}}}))
+    (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+@pytest.fixture(scope="module")
+def server(testbed: None, ssh_key: Path) -> t.Iterator[str]:
+    """A fresh throwaway server (systemd + sshd + its own dockerd) on 127.0.0.11."""
+    name = "berth-srv1"
+    run_script(str(TESTBED / "server.sh"), "down", name)
+    run_script(str(TESTBED / "server.sh"), "up", name, SERVER_ADDRESS)
+    run_script(str(TESTBED / "server.sh"), "authorize", name, f"{ssh_key}.pub")
+    yield name
+    run_script(str(TESTBED / "server.sh"), "down", name)
+
+
+def on_server(server: str, *command: str) -> str:
+    """Run a command inside a test server (for assertions only; deploys go through Ansible over SSH)."""
+    return subprocess.run(["docker", "exec", server, *command], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,137 @@
+"""playbooks/setup.yml and playbooks/deploy.yml over SSH on a fresh server, with the proxy serving."""
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+
+from tests.integration.conftest import APP_IMAGE, SERVER_ADDRESS, TRAEFIK_IMAGE, on_server, write_server_inventory
+from tests.support.ansible_run import REPO, run_playbook
+from tests.support.load import KeepAliveLoad
+
+pytestmark = pytest.mark.slow
+HOST = "shop.test"
+SECRET = "shop-secret-key-base-0123456789"
+SETUP = REPO / "playbooks" / "setup.yml"
+DEPLOY = REPO / "playbooks" / "deploy.yml"
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory, server, ssh_key):
+    group_vars = {
+        "berth_service": "shop",
+        "berth_image": APP_IMAGE,
+        "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
+        "berth_proxy": {"image": TRAEFIK_IMAGE},
+        "berth_roles": {"web": {"proxy": {"host": HOST, "app_port": 3000,
+                                          "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}},
+                                "options": {"memory": "128m"}}},
+        "berth_env": {"clear": {"RAILS_ENV": "production"}, "secret": {"SECRET_KEY_BASE": SECRET}},
+        "berth_deploy_timeout": 8,
+        "berth_drain_timeout": 10,
+        "berth_retain_containers": 3,
+    }
+    return write_server_inventory(tmp_path_factory.mktemp("srv-inventory"), {"srv1": SERVER_ADDRESS}, ssh_key,
+                                  group_vars)
+
+
+def deploy(inventory, version, **kwargs):
+    return run_playbook(DEPLOY, inventory, env={"BERTH_VERSION": version}, **kwargs)
+
+
+def get_version() -> str:
+    connection = http.client.HTTPConnection(SERVER_ADDRESS, 80, timeout=5)
+    connection.request("GET", "/", headers={"Host": HOST})
+    response = connection.getresponse()
+    body = response.read().decode()
+    assert response.status == 200, (response.status, body)
+    return body.split()[0].split("=")[1]
+
+
+def running_containers(server):
+    return on_server(server, "docker", "ps", "--format", "{{.Names}}").split()
+
+
+def test_setup_check_mode_then_setup_then_no_changes(server, inventory):
+    check = run_playbook(SETUP, inventory, check=True)
+    assert check.rc == 0, check.stdout
+    assert check.changed() > 0
+    assert "berth-proxy" not in running_containers(server), "check mode started the proxy"
+    first = run_playbook(SETUP, inventory)
+    assert first.rc == 0, first.stdout
+    assert first.changed() > 0
+    assert "berth-proxy" in running_containers(server)
+    second = run_playbook(SETUP, inventory)
+    assert second.rc == 0 and second.changed() == 0, second.stdout
+    check_again = run_playbook(SETUP, inventory, check=True)
+    assert check_again.rc == 0 and check_again.changed() == 0, check_again.stdout
+
+
+def test_proxy_api_is_on_loopback_only(server):
+    ports = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .HostConfig.PortBindings}}", "berth-proxy"))
+    assert ports["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "8080"}]
+    assert ports["80/tcp"][0]["HostIp"] in ("", "0.0.0.0")
+    with pytest.raises(OSError):
+        http.client.HTTPConnection(SERVER_ADDRESS, 8080, timeout=2).request("GET", "/api/version")
+
+
+def test_invalid_config_fails_before_touching_the_host(server, inventory):
+    run = run_playbook(DEPLOY, inventory, extra_vars={"berth_roles": {"web": {"proxy": {"host": HOST,
+                                                                                       "app_port": 70000}}}},
+                       env={"BERTH_VERSION": "v1"})
+    assert run.rc != 0
+    assert "berth_roles.web.proxy.app_port: 70000 is not a port (1-65535)" in run.stdout
+    assert {item["action"] for item in run.results} == {"berth.deploy.config"}
+    assert not [name for name in running_containers(server) if name.startswith("shop-")]
+
+
+def test_deploy_v1_then_v2(server, inventory):
+    first = deploy(inventory, "v1")
+    assert first.rc == 0, first.stdout
+    assert get_version() == "v1"
+    second = deploy(inventory, "v2")
+    assert second.rc == 0, second.stdout
+    assert get_version() == "v2"
+    assert "shop web: v1 -> v2" in second.stdout
+    assert running_containers(server).count("shop-web-v2") == 1 and "shop-web-v1" not in running_containers(server)
+    mode = on_server(server, "stat", "-c", "%a %U", "/etc/berth/shop/env/shop-web.env").split()
+    assert mode == ["600", "root"]
+    assert SECRET not in first.stdout + second.stdout
+
+
+def test_redeploying_the_same_version_changes_nothing(inventory):
+    again = deploy(inventory, "v2")
+    assert again.rc == 0, again.stdout
+    assert again.changed() == 0, again.stdout
+    assert get_version() == "v2"
+
+
+def test_five_deploys_under_load_drop_nothing(server, inventory):
+    versions = ["v3", "v4", "v5", "v6", "v7"]
+    with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=8, max_seconds=600, max_requests=400_000) as load:
+        for version in versions:
+            run = deploy(inventory, version)
+            assert run.rc == 0, run.stdout
+    report = load.report
+    print(report.summary())
+    assert report.failed == 0, report.summary()
+    assert report.requests > 1000, report.summary()
+    assert {f"version={version}" for version in versions} <= set(report.bodies), report.summary()
+    assert get_version() == "v7"
+    kept = on_server(server, "docker", "ps", "-a", "--filter", "label=berth.service=shop", "--format", "{{.Names}}")
+    assert sorted(kept.split()) == ["shop-web-v5", "shop-web-v6", "shop-web-v7"]
+
+
+def test_failed_health_check_keeps_the_old_version_serving(server, inventory):
+    with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=4, max_seconds=120) as load:
+        run = deploy(inventory, "bad")
+    assert run.rc != 0
+    assert "shop-web-bad failed its health check, so traffic stays on shop-web-v7" in run.stdout
+    assert "503" in run.stdout and "database unreachable" in run.stdout
+    assert load.report.failed == 0, load.report.summary()
+    assert set(load.report.bodies) == {"version=v7"}
+    assert get_version() == "v7"
+    state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-bad").strip()
+    assert state == "exited", "the failed container should be stopped and kept for inspection"
+    assert not [item for item in run.results if item["action"] == "berth.deploy.proxy_route"]
