@@ -37,7 +37,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_state_dir": "/etc/berth",
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
-OUTPUT_VARIABLES = ("berth_plan", "berth_deploy_report", "berth_host_role")
+OUTPUT_VARIABLES = ("berth_plan",)
 
 PROXY_DEFAULTS: dict[str, t.Any] = {
     "image": "traefik:v3.7",
