@@ -15,13 +15,17 @@ description:
   - On success sets the fact C(berth_plan), the normalized configuration that the roles consume
     (defaults applied once; secret values left out, only their names).
   - The host's roles are the keys of C(berth_roles) that name an inventory group the host is in.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   action:
+    description: Runs as an action plugin on the controller; nothing runs on the target.
     support: full
 options:
   mode:

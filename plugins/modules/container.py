@@ -22,13 +22,16 @@ description:
   - O(retain) removes stopped containers of the role beyond the newest O(retain).
   - Secrets go to O(env_file) (mode 0600) and into the container's environment, never into labels or
     the module's output.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 requirements:
   - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 options:
   name:
@@ -90,7 +93,7 @@ options:
         (memory, memory_reservation, memory_swap, shm_size, cpus, cpu_shares, pids_limit, user, workdir,
         hostname, stop_signal, init, read_only, cap_add, cap_drop, security_opt, extra_hosts, tmpfs,
         sysctls, labels, ulimits, publish).
-      - O(options.publish) entries are C([address:][host_port:]container_port[/tcp|udp]).
+      - Entries of the C(publish) option are C([address:][host_port:]container_port[/tcp|udp]).
     type: dict
     default: {}
   log_driver:

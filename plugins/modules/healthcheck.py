@@ -16,14 +16,17 @@ description:
   - Tries every O(interval) seconds, each try bounded by O(timeout), all of it by O(deadline).
     Stops early when the container exits.
   - On failure the module fails with the last status, a body excerpt and the container's last log lines.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 requirements:
   - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
     details: Probes are read-only, so they also run in check mode (a container that does not exist yet is reported, not failed).
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   container:

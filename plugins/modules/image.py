@@ -16,13 +16,16 @@ description:
     uses, so retained versions stay available for rollback and everything else goes.
   - In check mode a pull asks the registry for the tag's digest and compares it with the local
     image, so the prediction is truthful without downloading layers.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 requirements:
   - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 options:
   name:

@@ -11,13 +11,16 @@ description:
   - Creates the user-defined bridge network that the proxy, app containers and accessories share,
     so they reach each other by container name.
   - An existing network with another driver is reported, never silently replaced.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 requirements:
   - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 options:
   name:

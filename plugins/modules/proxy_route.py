@@ -16,11 +16,14 @@ description:
   - After a confirmed switch, targets that left the route are drained. Traefik cannot report
     in-flight requests per server, so the module waits O(drain_settle) seconds for requests routed
     just before the switch; the app's graceful SIGTERM handling then finishes what is still in flight.
-author: berth.deploy contributors
+author:
+  - berth.deploy maintainers (@berth-deploy)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 options:
   name:

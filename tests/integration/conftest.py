@@ -23,7 +23,7 @@ TRAEFIK_IMAGE = f"{REGISTRY}/berth-test/traefik:3.7.15"
 
 
 def run_script(*args: str, timeout: float = 1800) -> str:
-    process = subprocess.run(["bash", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    process = subprocess.run(["bash", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({process.returncode}):\n{process.stdout}\n{process.stderr}")
     return process.stdout

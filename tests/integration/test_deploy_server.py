@@ -77,9 +77,8 @@ def test_proxy_api_is_on_loopback_only(server):
 
 
 def test_invalid_config_fails_before_touching_the_host(server, inventory):
-    run = run_playbook(DEPLOY, inventory, extra_vars={"berth_roles": {"web": {"proxy": {"host": HOST,
-                                                                                       "app_port": 70000}}}},
-                       env={"BERTH_VERSION": "v1"})
+    bad_roles = {"berth_roles": {"web": {"proxy": {"host": HOST, "app_port": 70000}}}}
+    run = run_playbook(DEPLOY, inventory, extra_vars=bad_roles, env={"BERTH_VERSION": "v1"})
     assert run.rc != 0
     assert "berth_roles.web.proxy.app_port: 70000 is not a port (1-65535)" in run.stdout
     assert {item["action"] for item in run.results} == {"berth.deploy.config"}

@@ -5,7 +5,6 @@ import os
 import stat
 import time
 
-import docker
 import pytest
 
 from tests.integration.conftest import APP_IMAGE

@@ -66,7 +66,7 @@ def run_playbook(playbook: str | Path, inventory: str | Path, extra_vars: dict[s
         if check:
             command.append("--check")
         process = subprocess.run(command, cwd=REPO, env=ansible_env({**(env or {}), "BERTH_RESULTS_FILE": results.name}),
-                                 capture_output=True, text=True, timeout=timeout)
+                                 capture_output=True, text=True, timeout=timeout, check=False)
         records = [json.loads(line) for line in results.read().splitlines() if line.strip()]
     return PlaybookRun(process.returncode, process.stdout + process.stderr, records)
 

@@ -64,7 +64,7 @@ class KeepAliveLoad:
 
     def start(self) -> None:
         self._started = time.monotonic()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _client in range(self.clients)]
         for thread in self._threads:
             thread.start()
 

@@ -32,8 +32,9 @@ ensure_engine() {
     install_packages
     t=$(now_us)
     # A systemd machine starts dockerd when the package is installed; start one only if none runs.
+    # 9>&-: a daemon must not inherit the lock, or it holds it forever.
     if ! docker info >/dev/null 2>&1 && ! pidof dockerd >/dev/null; then
-      setsid -f dockerd --insecure-registry "$REGISTRY" </dev/null >"$DOCKERD_LOG" 2>&1
+      setsid -f dockerd --insecure-registry "$REGISTRY" </dev/null >"$DOCKERD_LOG" 2>&1 9>&-
     fi
     if ! (wait_for 60 "docker info" docker info); then
       tail -n 20 "$DOCKERD_LOG" >&2 || true
@@ -66,7 +67,7 @@ storage:
 http:
   addr: $REGISTRY
 EOF
-  setsid -f docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_LOG" 2>&1
+  setsid -f docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&-
   if ! (wait_for 30 "registry" curl -fsS "http://$REGISTRY/v2/"); then
     tail -n 20 "$REGISTRY_LOG" >&2 || true
     die "registry did not come up (log: $REGISTRY_LOG)"

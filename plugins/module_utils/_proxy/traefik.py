@@ -15,7 +15,8 @@ import os
 import time
 import typing as t
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target
@@ -141,7 +142,7 @@ class TraefikFileDriver:
 
     def _get(self, path: str) -> dict[str, t.Any] | None:
         try:
-            with urllib.request.urlopen(self.api_url + path, timeout=self.api_timeout) as response:
+            with open_url(self.api_url + path, timeout=self.api_timeout, use_proxy=False) as response:
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
