@@ -107,3 +107,38 @@ def server(testbed: None, ssh_key: Path) -> t.Iterator[str]:
 def on_server(server: str, *command: str) -> str:
     """Run a command inside a test server (for assertions only; deploys go through Ansible over SSH)."""
     return subprocess.run(["docker", "exec", server, *command], capture_output=True, text=True, check=True).stdout
+
+
+LOCAL_PROXY = {"http_port": 18080, "api_port": 18081, "network": "berth-local"}
+
+
+@pytest.fixture(scope="session")
+def local_proxy(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, local_inventory: Path
+                ) -> t.Iterator[dict[str, t.Any]]:
+    """The berth proxy on this machine's engine, published on 127.0.0.1 only, set up by playbooks/setup.yml."""
+    from tests.support.ansible_run import run_playbook
+
+    config_dir = tmp_path_factory.mktemp("local-proxy")
+    inventory_dir = local_inventory.parent
+    group_vars = {
+        "berth_service": "local", "berth_image": APP_IMAGE, "berth_network": LOCAL_PROXY["network"],
+        "berth_proxy": {"image": TRAEFIK_IMAGE, "container_name": "berth-local-proxy", "publish_address": "127.0.0.1",
+                        "http_port": LOCAL_PROXY["http_port"], "https_port": 18443,
+                        "api_port": LOCAL_PROXY["api_port"], "config_dir": str(config_dir)},
+        "berth_roles": {"web": {"proxy": {"host": "local.test", "app_port": 3000}}},
+    }
+    (inventory_dir / "group_vars").mkdir(exist_ok=True)
+    (inventory_dir / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
+    run = run_playbook(REPO / "playbooks" / "setup.yml", local_inventory)
+    assert run.rc == 0, run.stdout
+    yield {**LOCAL_PROXY, "config_dir": str(config_dir), "api_url": f"http://127.0.0.1:{LOCAL_PROXY['api_port']}"}
+    engine.containers.get("berth-local-proxy").remove(force=True)
+    (inventory_dir / "group_vars" / "all.yml").unlink()
+
+
+# The registry that requires a login (tests/testbed/engine.sh): build_images.sh pushes app v1 and v2
+# there and leaves no copy in the engine and no stored credential, so a pull needs these.
+AUTH_REGISTRY = "127.0.0.1:5001"
+AUTH_IMAGE = f"{AUTH_REGISTRY}/berth-test/private"
+AUTH_USER = "berth"
+AUTH_PASSWORD = "berth-registry-secret"

@@ -12,16 +12,16 @@ from tests.support.ansible_run import run_module, run_tasks
 
 
 def assert_cycle(module, args, inventory, check_changes=True):
-    """check -> real -> check -> real: changes predicted, made, then nothing left to change."""
-    first_check = run_module(module, args, inventory, check=True)
+    """check -> real -> check -> real in one play: changes predicted, made, then nothing left to change."""
+    steps = [("first check", True), ("real", False), ("second check", True), ("again", False)]
+    tasks = [{"name": name, module: args, "check_mode": check, "ignore_errors": True} for name, check in steps]
+    run = run_tasks(tasks, inventory)
+    first_check, real, second_check, again = (run.task(name) for name, _check in steps)
     assert first_check["status"] == "ok", first_check
-    assert first_check["result"]["changed"] is check_changes
-    real = run_module(module, args, inventory)
+    assert first_check["result"]["changed"] is check_changes, first_check
     assert real["status"] == "ok", real
-    assert real["result"]["changed"] is check_changes
-    second_check = run_module(module, args, inventory, check=True)
+    assert real["result"]["changed"] is check_changes, real
     assert second_check["result"]["changed"] is False, second_check
-    again = run_module(module, args, inventory)
     assert again["status"] == "ok" and again["result"]["changed"] is False, again
     return real["result"]
 
@@ -211,3 +211,52 @@ def test_healthcheck_docker_mode_needs_a_healthcheck(engine, local_inventory, un
     healthy = run_module("berth.deploy.healthcheck", {"container": f"{unique}-hc", "mode": "docker", "deadline": 20,
                                                       "interval": 0.5}, local_inventory)
     assert healthy["status"] == "ok" and healthy["result"]["status"] == "healthy", healthy
+
+
+def test_container_command_volumes_and_published_ports(engine, local_inventory, unique, cleanup, tmp_path):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v3")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_text("from the host\n")
+    args = {"service": unique, "role": "job", "version": "v3", "image": f"{APP_IMAGE}:v3",
+            "command": ["sh", "-c", "cat /data/hello.txt; echo $MODE; exec /app/start"],
+            "env": {"MODE": "worker"}, "volumes": [f"{data}:/data:ro", f"{unique}-cache:/cache"],
+            "options": {"publish": ["127.0.0.1::3000"], "init": True, "labels": {"team": "payments"}},
+            "restart_policy": "on-failure"}
+    assert_cycle("berth.deploy.container", args, local_inventory)
+    container = engine.containers.get(f"{unique}-job-v3")
+    assert container.attrs["Config"]["Cmd"][0:2] == ["sh", "-c"]
+    mounts = {mount["Destination"]: mount for mount in container.attrs["Mounts"]}
+    assert mounts["/data"]["RW"] is False and mounts["/cache"]["Type"] == "volume"
+    binding = container.attrs["HostConfig"]["PortBindings"]["3000/tcp"][0]
+    assert binding["HostIp"] == "127.0.0.1"
+    assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
+    assert container.labels["team"] == "payments"
+    time.sleep(1)
+    logs = container.logs().decode()
+    assert "from the host" in logs and "worker" in logs
+    container.remove(force=True)
+    engine.volumes.get(f"{unique}-cache").remove()
+
+
+def test_image_pull_with_registry_credentials(engine, local_inventory):
+    from tests.integration.conftest import AUTH_IMAGE, AUTH_PASSWORD, AUTH_USER
+
+    for image in engine.images.list(name=AUTH_IMAGE):
+        for tag in image.tags:
+            engine.images.remove(tag)
+    refused = run_module("berth.deploy.image", {"name": AUTH_IMAGE, "tag": "v1"}, local_inventory)
+    assert refused["status"] == "failed"
+    assert f"Docker engine error for {AUTH_IMAGE}:v1" in refused["result"]["msg"]
+    args = {"name": AUTH_IMAGE, "tag": "v1", "username": AUTH_USER, "password": AUTH_PASSWORD}
+    run = run_tasks([{"name": "pull", "berth.deploy.image": args, "check_mode": True},
+                     {"name": "really pull", "berth.deploy.image": args},
+                     {"name": "check again", "berth.deploy.image": args, "check_mode": True}],
+                    local_inventory, env={"ANSIBLE_VERBOSITY": "3"})
+    assert run.rc == 0, run.stdout
+    assert run.task("pull")["result"]["changed"] is True
+    assert run.task("really pull")["result"]["changed"] is True
+    assert run.task("check again")["result"]["changed"] is False
+    assert AUTH_PASSWORD not in run.stdout
+    engine.images.remove(f"{AUTH_IMAGE}:v1")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the test images: app (busybox) and traefik, pushed to the test registry; server (systemd +
-# sshd + docker, Debian bookworm) in the local engine only.
+# sshd + docker, Debian bookworm) in the local engine only. app v1 and v2 also go to the registry that
+# requires a login, as 127.0.0.1:5001/berth-test/private (not kept in the local engine).
 # Usage: tests/testbed/build_images.sh [app] [traefik] [server]    (default: all three)
 # An image is skipped when it exists with the same recipe; BERTH_TESTBED_REBUILD=1 rebuilds anyway.
 # The server root filesystem stays cached in /var/cache/berth-testbed (delete it to re-run debootstrap).
@@ -12,6 +13,8 @@ flock -n 9 || { echo "build_images: waiting for another build_images.sh"; flock 
 
 APP_REPO=$REGISTRY/berth-test/app
 APP_TAGS=(v1 v2 v3 v4 v5 v6 v7 bad)
+PRIVATE_REPO=$AUTH_REGISTRY/berth-test/private
+PRIVATE_TAGS=(v1 v2)
 TRAEFIK_VERSION=3.7.15
 TRAEFIK_IMAGE=$REGISTRY/berth-test/traefik:$TRAEFIK_VERSION
 SERVER_IMAGE=berth-test/server:bookworm
@@ -65,6 +68,39 @@ build_app() {
     quiet docker push "$APP_REPO:$tag"
     say "$t" "app:$tag built and pushed"
   done
+}
+
+# private_config TAG: the config digest (= image ID) of PRIVATE_REPO:TAG in the auth registry, or nothing
+private_config() {
+  curl -fsS -u "$AUTH_USER:$AUTH_PASSWORD" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$AUTH_REGISTRY/v2/${PRIVATE_REPO#*/}/manifests/$1" 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["config"]["digest"])' 2>/dev/null || true
+}
+
+# Push app tags to the auth registry. Up to date when the registry holds exactly the local app image
+# (same image ID, so same recipe label). The login goes to a throwaway client config, so no credential
+# is ever stored in ~/.docker (which other test runs on this engine read).
+push_private() {
+  local t tag id config=$WORK/docker-config logged_in=0
+  for tag in "${PRIVATE_TAGS[@]}"; do
+    t=$(now_us)
+    id=$(docker image inspect -f '{{.Id}}' "$APP_REPO:$tag")
+    if [ "${BERTH_TESTBED_REBUILD:-0}" != 1 ] && [ "$(private_config "$tag")" = "$id" ]; then
+      say "$t" "private:$tag up to date"
+      continue
+    fi
+    if [ $logged_in = 0 ]; then
+      printf '%s\n' "$AUTH_PASSWORD" |
+        quiet docker --config "$config" login -u "$AUTH_USER" --password-stdin "$AUTH_REGISTRY"
+      logged_in=1
+    fi
+    quiet docker tag "$APP_REPO:$tag" "$PRIVATE_REPO:$tag"
+    quiet docker --config "$config" push "$PRIVATE_REPO:$tag"
+    # Untag only (app:$tag keeps the image): tests must pull it, with credentials.
+    quiet docker rmi "$PRIVATE_REPO:$tag"
+    say "$t" "app:$tag pushed as $PRIVATE_REPO:$tag"
+  done
+  [ $logged_in = 0 ] || quiet docker --config "$config" logout "$AUTH_REGISTRY"
 }
 
 cached_wheel() {
@@ -145,7 +181,8 @@ what=("$@")
 "$TESTBED_DIR/engine.sh"
 for w in "${what[@]}"; do
   case "$w" in
-    app | traefik | server) "build_$w" ;;
+    app) build_app; push_private ;;
+    traefik | server) "build_$w" ;;
     *) die "unknown image '$w' (app, traefik, server)" ;;
   esac
 done

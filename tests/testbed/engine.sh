@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ensure a Docker engine and the test registry (172.17.0.1:5000) are up.
+# Ensure a Docker engine, the test registry (172.17.0.1:5000) and the one that requires a login
+# (127.0.0.1:5001, htpasswd user berth) are up.
 # Usage: tests/testbed/engine.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +12,8 @@ PACKAGES=(docker.io docker-registry busybox-static debootstrap curl)
 REGISTRY_DIR=/var/lib/berth-test-registry
 DOCKERD_LOG=/tmp/berth-dockerd.log
 REGISTRY_LOG=/tmp/berth-registry.log
+AUTH_REGISTRY_DIR=/var/lib/berth-test-registry-auth
+AUTH_REGISTRY_LOG=/tmp/berth-registry-auth.log
 
 install_packages() {
   local t=$(now_us) missing=() p
@@ -75,5 +78,62 @@ EOF
   say "$t" "registry started on $REGISTRY (storage $REGISTRY_DIR, log $REGISTRY_LOG)"
 }
 
+# auth_status [CURL ARGS...]: the HTTP status of the auth registry's /v2/ (000 when nothing answers)
+auth_status() { curl -s -o /dev/null -w '%{http_code}' "$@" "http://$AUTH_REGISTRY/v2/" 2>/dev/null || true; }
+
+auth_ready() {
+  [ "$(auth_status)" = 401 ] && [ "$(auth_status -u "$AUTH_USER:$AUTH_PASSWORD")" = 200 ]
+}
+
+# The htpasswd entry, bcrypt (the only scheme distribution accepts) from the C library's crypt()
+# (libxcrypt) through perl-base: both are always installed on Debian, so no extra package.
+htpasswd_line() {
+  U=$AUTH_USER P=$AUTH_PASSWORD perl -e '
+    my @c = (".", "/", "A".."Z", "a".."z", "0".."9");
+    open my $r, "<", "/dev/urandom" or die "urandom: $!"; read $r, my $b, 22;
+    my @b = map ord, split //, $b;
+    # 128 salt bits in 22 characters: the last one carries 2 bits, its low 4 bits must be 0.
+    my $salt = join "", (map { $c[$_ % 64] } @b[0 .. 20]), $c[16 * ($b[21] % 4)];
+    print "$ENV{U}:", crypt($ENV{P}, "\$2b\$05\$$salt") // "", "\n";'
+}
+
+ensure_auth_registry() {
+  local t=$(now_us) line
+  if auth_ready; then
+    say "$t" "auth registry already answers on $AUTH_REGISTRY"
+    return
+  fi
+  [ "$(auth_status)" = 000 ] ||
+    die "$AUTH_REGISTRY answers, but not as the auth registry for user $AUTH_USER; stop that process"
+  command -v docker-registry >/dev/null || install_packages
+  mkdir -p "$AUTH_REGISTRY_DIR/data"
+  line=$(htpasswd_line)
+  [[ "$line" =~ ^"$AUTH_USER":\$2b\$05\$.{53}$ ]] || die "crypt() gave no bcrypt hash: '$line'"
+  (umask 077 && printf '%s\n' "$line" >"$AUTH_REGISTRY_DIR/htpasswd")
+  cat >"$AUTH_REGISTRY_DIR/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $AUTH_REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $AUTH_REGISTRY
+auth:
+  htpasswd:
+    realm: berth-test
+    path: $AUTH_REGISTRY_DIR/htpasswd
+EOF
+  setsid -f docker-registry serve "$AUTH_REGISTRY_DIR/config.yml" </dev/null >>"$AUTH_REGISTRY_LOG" 2>&1 9>&-
+  if ! (wait_for 30 "auth registry" auth_ready); then
+    tail -n 20 "$AUTH_REGISTRY_LOG" >&2 || true
+    die "auth registry did not come up (log: $AUTH_REGISTRY_LOG)"
+  fi
+  say "$t" "auth registry started on $AUTH_REGISTRY (user $AUTH_USER, storage $AUTH_REGISTRY_DIR, log $AUTH_REGISTRY_LOG)"
+}
+
 ensure_engine
 ensure_registry
+ensure_auth_registry

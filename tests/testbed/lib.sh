@@ -2,6 +2,11 @@
 # Shared helpers for the testbed scripts (sourced, not run).
 export LC_ALL=C
 REGISTRY=172.17.0.1:5000
+# A second registry that requires a login (htpasswd), for the registry-credential tests.
+# 127.0.0.0/8 is insecure for dockerd by default, so it needs neither TLS nor a dockerd flag.
+AUTH_REGISTRY=127.0.0.1:5001
+AUTH_USER=berth
+AUTH_PASSWORD=berth-registry-secret
 CACHE_DIR=/var/cache/berth-testbed
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

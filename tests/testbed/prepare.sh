@@ -10,10 +10,10 @@ for pair in docker:docker.io dockerd:docker.io docker-registry:docker-registry d
 done
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "prepare: installing $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')"
+  mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "prepare: installing ${packages[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 python3 -m pip install -q -r tests/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
 bash tests/testbed/engine.sh
