@@ -122,6 +122,21 @@ def test_five_deploys_under_load_drop_nothing(server, inventory):
     assert sorted(kept.split()) == ["shop-web-v5", "shop-web-v6", "shop-web-v7"]
 
 
+def test_check_mode_deploy_changes_nothing(server, inventory):
+    containers_before = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}} {{.Status}}")
+    route_before = on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml")
+    run = deploy(inventory, "v1", check=True)
+    assert run.rc == 0, run.stdout
+    assert run.task("Switch the proxy route")["result"]["changed"] is True
+    assert run.task("Stop the old versions")["result"]["changed"] is True
+    assert on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml") == route_before
+    containers_after = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}} {{.Status}}")
+    assert sorted(line.split()[0] for line in containers_after.splitlines()) == \
+        sorted(line.split()[0] for line in containers_before.splitlines())
+    assert "shop-web-v1" not in containers_after
+    assert get_version() == "v7"
+
+
 def test_failed_health_check_keeps_the_old_version_serving(server, inventory):
     with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=4, max_seconds=120) as load:
         run = deploy(inventory, "bad")
