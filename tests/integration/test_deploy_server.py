@@ -149,3 +149,16 @@ def test_failed_health_check_keeps_the_old_version_serving(server, inventory):
     state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-bad").strip()
     assert state == "exited", "the failed container should be stopped and kept for inspection"
     assert not [item for item in run.results if item["action"] == "berth.deploy.proxy_route"]
+
+
+def test_unconfirmed_switch_restores_the_route_and_stops_the_new_container(server, inventory):
+    route_before = on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml")
+    unreachable_api = {"berth_proxy": {"image": TRAEFIK_IMAGE, "api_port": 9, "confirm_timeout": 2}}
+    run = deploy(inventory, "v6", extra_vars=unreachable_api)
+    assert run.rc != 0
+    assert "shop-web-v6 could not be switched in, so traffic stays on shop-web-v7" in run.stdout
+    assert "previous route configuration was put back" in run.stdout
+    assert on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml") == route_before
+    assert get_version() == "v7"
+    state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-v6").strip()
+    assert state == "exited"
