@@ -16,7 +16,7 @@ print(re.search(r"pip='([0-9.]+)'", text).group(1))
 PY
 )
 mkdir -p ~/.ansible/test/cache
-cp "$repo/.ci/get_pip_standin.py" ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+cp "$repo/.ci/get_pip_standin.py" ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
 
 cd "$dest"
 git init -q && git add -A

@@ -19,14 +19,14 @@ author:
   - berth.deploy maintainers (@berth-deploy)
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   action:
     description: Runs as an action plugin on the controller; nothing runs on the target.
     support: full
+extends_documentation_fragment:
+  - berth.deploy.attributes
 options:
   mode:
     description: V(deploy) requires C(berth_version); V(setup) does not.

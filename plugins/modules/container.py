@@ -24,15 +24,10 @@ description:
     the module's output.
 author:
   - berth.deploy maintainers (@berth-deploy)
-requirements:
-  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - berth.deploy.docker
+  - berth.deploy.attributes
+  - berth.deploy.attributes.full
 options:
   name:
     description: Container name. Defaults to C(<service>-<role>[-<destination>]-<version>).
@@ -116,14 +111,6 @@ options:
   retain:
     description: Keep the newest O(retain) containers of the role (running ones always stay); remove the rest.
     type: int
-  docker_host:
-    description: Docker engine address.
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description: Timeout in seconds for Docker API calls.
-    type: int
-    default: 120
 """
 
 EXAMPLES = r"""

@@ -18,16 +18,15 @@ description:
   - On failure the module fails with the last status, a body excerpt and the container's last log lines.
 author:
   - berth.deploy maintainers (@berth-deploy)
-requirements:
-  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
     details: Probes are read-only, so they also run in check mode (a container that does not exist yet is reported, not failed).
   diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - berth.deploy.docker
+  - berth.deploy.attributes
 options:
   container:
     description: Container name. Required unless O(url) is given.
@@ -73,14 +72,6 @@ options:
     description: How many of the container's last log lines to report on failure.
     type: int
     default: 40
-  docker_host:
-    description: Docker engine address.
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description: Timeout in seconds for Docker API calls.
-    type: int
-    default: 120
 """
 
 EXAMPLES = r"""

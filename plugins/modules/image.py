@@ -18,15 +18,10 @@ description:
     image, so the prediction is truthful without downloading layers.
 author:
   - berth.deploy maintainers (@berth-deploy)
-requirements:
-  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - berth.deploy.docker
+  - berth.deploy.attributes
+  - berth.deploy.attributes.full
 options:
   name:
     description: Repository, without tag (C(registry.example.com/acme/myapp)).
@@ -57,14 +52,6 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description: Docker engine address.
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description: Timeout in seconds for Docker API calls.
-    type: int
-    default: 300
 """
 
 EXAMPLES = r"""
@@ -164,8 +151,7 @@ def main() -> None:
             username=dict(type="str"),
             password=dict(type="str", no_log=True),
             keep_tags=dict(type="list", elements="str", default=[]),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            docker_timeout=dict(type="int", default=300),
+            **_docker.DOCKER_CLIENT_ARGS,
         ),
         required_if=[("state", "present", ("tag",))],
         required_together=[("username", "password")],

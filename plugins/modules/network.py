@@ -13,15 +13,10 @@ description:
   - An existing network with another driver is reported, never silently replaced.
 author:
   - berth.deploy maintainers (@berth-deploy)
-requirements:
-  - Docker SDK for Python >= 5.0.3 on the target (Debian 12 python3-docker)
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - berth.deploy.docker
+  - berth.deploy.attributes
+  - berth.deploy.attributes.full
 options:
   name:
     description: Network name.
@@ -36,14 +31,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  docker_host:
-    description: Docker engine address.
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description: Timeout in seconds for Docker API calls.
-    type: int
-    default: 120
 """
 
 EXAMPLES = r"""

@@ -18,13 +18,9 @@ description:
     just before the switch; the app's graceful SIGTERM handling then finishes what is still in flight.
 author:
   - berth.deploy maintainers (@berth-deploy)
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - berth.deploy.attributes
+  - berth.deploy.attributes.full
 options:
   name:
     description: Route name (router and service), e.g. C(myapp-web).

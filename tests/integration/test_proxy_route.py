@@ -24,7 +24,7 @@ def backends(engine, unique, cleanup, network, versions):
 def answers(port, host, count):
     seen = collections.Counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    for _ in range(count):
+    for _request in range(count):
         connection.request("GET", "/", headers={"Host": host})
         response = connection.getresponse()
         body = response.read().decode()
