@@ -68,13 +68,22 @@ def load(client: t.Any, path: str) -> None:
         client.images.load(handle.read())
 
 
-def unused_tags(client: t.Any, repository: str, keep: t.Iterable[str] = ()) -> list[str]:
-    """Tags of ``repository`` whose image no container (running or stopped) uses, except ``keep``."""
+def unused_references(client: t.Any, repository: str, keep: t.Iterable[str] = ()) -> list[str]:
+    """References of ``repository`` whose image no container (running or stopped) uses, except ``keep``.
+
+    Tagged images are named by tag; images of the repository that lost their tag (the tag moved to
+    a newer push) are named by digest, so they are pruned too instead of piling up on the disk.
+    """
     used = {container.attrs.get("Image") for container in client.containers.list(all=True)}
     protected = set(keep)
-    tags = []
+    references = []
     for image in client.images.list(name=repository):
         if image.id in used:
             continue
-        tags.extend(tag for tag in image.tags if split_reference(tag)[0] == repository and tag not in protected)
-    return sorted(tags)
+        tags = [tag for tag in image.tags if split_reference(tag)[0] == repository]
+        if tags:
+            references.extend(tag for tag in tags if tag not in protected)
+        elif not image.tags:
+            references.extend(digest for digest in image.attrs.get("RepoDigests") or []
+                              if digest.split("@", 1)[0] == repository)
+    return sorted(references)

@@ -13,7 +13,8 @@ description:
   - With O(archive_path) the image is loaded from a C(docker save) archive on the host instead
     (the registry-free path); C(changed) again means the tag now points at another image.
   - V(pruned) removes the tags of repository O(name) whose image no container (running or stopped)
-    uses, so retained versions stay available for rollback and everything else goes.
+    uses, so retained versions stay available for rollback and everything else goes. Images of the
+    repository that lost their tag (it moved to a newer push) are removed by digest.
   - In check mode a pull asks the registry for the tag's digest and compares it with the local
     image, so the prediction is truthful without downloading layers.
 author:
@@ -93,7 +94,7 @@ seconds:
   returned: O(state=present)
   type: float
 removed:
-  description: Tags removed by O(state=pruned).
+  description: References (C(name:tag), or C(name@digest) for untagged images) removed by O(state=pruned).
   returned: O(state=pruned)
   type: list
   elements: str
@@ -133,11 +134,12 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
 
 
 def pruned(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
-    tags = _image.unused_tags(client, module.params["name"], module.params["keep_tags"])
+    references = _image.unused_references(client, module.params["name"], module.params["keep_tags"])
     if not module.check_mode:
-        for tag in tags:
-            client.images.remove(tag)
-    return dict(changed=bool(tags), removed=tags, diff=dict(before={"tags": tags}, after={"tags": []}))
+        for reference in references:
+            client.images.remove(reference)
+    return dict(changed=bool(references), removed=references,
+                diff=dict(before={"unused": references}, after={"unused": []}))
 
 
 def main() -> None:

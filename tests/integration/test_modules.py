@@ -69,6 +69,10 @@ def test_image_prune_keeps_tags_that_containers_use(engine, local_inventory, uni
     engine.images.pull(APP_IMAGE, tag="v5")
     engine.containers.create(f"{APP_IMAGE}:v4", name=unique)
     used_elsewhere = {c.attrs["Image"] for c in engine.containers.list(all=True)}
+    # a tag that moved: v5's old image stays behind untagged, known only by its digest
+    stale = engine.images.get(f"{APP_IMAGE}:v5")
+    engine.images.get(f"{APP_IMAGE}:v6").tag(APP_IMAGE, "v5")
+    stale_digests = [d for d in stale.attrs["RepoDigests"] if d.startswith(APP_IMAGE)]
     result = run_module("berth.deploy.image", {"name": APP_IMAGE, "state": "pruned"}, local_inventory)
     assert result["status"] == "ok", result
     assert f"{APP_IMAGE}:v4" not in result["result"]["removed"]
@@ -78,7 +82,11 @@ def test_image_prune_keeps_tags_that_containers_use(engine, local_inventory, uni
         assert tag not in remaining
     for image in engine.images.list(name=APP_IMAGE):
         if image.id not in used_elsewhere:
-            pytest.fail(f"{image.tags} is unused but was kept")
+            pytest.fail(f"{image.tags or image.attrs['RepoDigests']} is unused but was kept")
+    if stale.id not in used_elsewhere and stale_digests:
+        assert set(stale_digests) <= set(result["result"]["removed"])
+    if f"{APP_IMAGE}:v5" in remaining:  # the moved tag, if something uses v6: drop it so v5 is real again
+        engine.images.remove(f"{APP_IMAGE}:v5")
 
 
 def container_args(unique, version, **extra):
