@@ -22,3 +22,15 @@ attributes:
   diff_mode:
     support: full
 """
+
+    # Read-only modules
+    INFO_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: This action does not modify state.
+  diff_mode:
+    support: N/A
+    details: This action does not modify state.
+"""

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_deploy_timeout": 30,
     "berth_drain_timeout": 30,
     "berth_retain_containers": 5,
+    "berth_boot": {},
     "berth_state_dir": "/etc/berth",
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
@@ -61,6 +62,8 @@ HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval
 REGISTRY_KEYS = ("server", "username", "password")
 ENV_KEYS = ("clear", "secret")
 LOGGING_KEYS = ("driver", "options")
+BOOT_KEYS = ("limit", "wait")
+PERCENT_PATTERN = re.compile(r"^([1-9][0-9]?|100)%$")
 
 IMAGE_PATTERN = re.compile(
     r"^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -325,6 +328,17 @@ def _logging(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
 
 
+def _boot(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+    """Rolling batches: ``limit`` hosts (a count or a percentage) at a time, ``wait`` seconds between batches."""
+    boot = check.mapping("berth_boot", value, BOOT_KEYS)
+    limit = boot.get("limit", "100%")
+    if isinstance(limit, str) and PERCENT_PATTERN.match(limit.strip()):
+        limit = limit.strip()
+    else:
+        limit = check.integer("berth_boot.limit", limit, 1, 10000, "a number of hosts or a percentage like 25%")
+    return {"limit": limit, "wait": check.number("berth_boot.wait", boot.get("wait", 0), 0, 3600)}
+
+
 def unknown_variables(names: t.Iterable[str]) -> list[str]:
     known = set(DEFAULTS) | set(OUTPUT_VARIABLES)
     return sorted(name for name in names if name.startswith("berth_") and name not in known)
@@ -384,7 +398,9 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                                            "a count of containers"),
         "proxy": _proxy(check, raw["berth_proxy"]),
         "roles": roles,
-        "host_roles": [name for name in roles if name in group_names],
+        "boot": _boot(check, raw["berth_boot"]),
+        # web roles first: other roles boot once a web container of the new version is healthy
+        "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     if check.problems:

@@ -36,6 +36,13 @@ options:
     type: str
     choices: [present, pruned]
     default: present
+  pull:
+    description:
+      - V(always) asks the registry every time (a moved tag is noticed).
+      - V(missing) pulls only when the tag is not on the host (rollback to a retained version works with the registry down).
+    type: str
+    choices: [always, missing]
+    default: always
   archive_path:
     description: Path on the host of a C(docker save) archive holding C(name:tag); loaded instead of pulling.
     type: path
@@ -122,6 +129,8 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
         changed = in_archive[reference] != before
         if changed and not module.check_mode:
             _image.load(client, params["archive_path"])
+    elif params["pull"] == "missing" and before is not None:
+        changed = False
     elif module.check_mode:
         changed = before is None or _image.remote_digest(client, reference, auth) not in _image.local_digests(
             client, reference)
@@ -148,6 +157,7 @@ def main() -> None:
             name=dict(type="str", required=True),
             tag=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "pruned"]),
+            pull=dict(type="str", default="always", choices=["always", "missing"]),
             archive_path=dict(type="path"),
             registry=dict(type="str"),
             username=dict(type="str"),
