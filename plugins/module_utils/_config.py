@@ -36,6 +36,18 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_retain_containers": 5,
     "berth_boot": {},
     "berth_state_dir": "/etc/berth",
+    # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
+    "berth_host_docker_source": "distro",
+    "berth_host_log_max_size": "10m",
+    "berth_host_log_max_file": 3,
+    "berth_host_docker_daemon_extra": {},
+    "berth_host_deploy_user": "",
+    "berth_host_deploy_user_keys": [],
+    "berth_host_firewall": "none",
+    "berth_ssh_allow": [],
+    "berth_host_firewall_allow_ports": [],
+    "berth_host_prune_schedule": "daily",
+    "berth_host_prune_until": "24h",
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
 OUTPUT_VARIABLES = ("berth_plan",)

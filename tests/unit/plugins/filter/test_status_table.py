@@ -1,0 +1,18 @@
+from ansible_collections.berth.deploy.plugins.filter.status_table import status_table
+
+
+def test_table_shows_running_health_and_retained():
+    hostvars = {
+        "app1": {"status_roles": {"results": [
+            {"status_role": "web", "retained": ["v2", "v1"], "containers": [
+                {"version": "v2", "status": "running", "health": "healthy"},
+                {"version": "v1", "status": "exited", "health": None}]}]}},
+        "app2": {"status_roles": {"results": [{"status_role": "web", "retained": ["v1"], "containers": [
+            {"version": "v1", "status": "exited", "health": None}]}]}},
+        "db1": {},
+    }
+    lines = status_table(["app1", "app2", "db1"], hostvars)
+    assert lines[0].split()[:3] == ["HOST", "ROLE", "RUNNING"]
+    assert lines[1].split() == ["app1", "web", "v2", "(healthy)", "v2", "v1"]
+    assert lines[2].split() == ["app2", "web", "none", "v1"]
+    assert len(lines) == 3
