@@ -3,6 +3,8 @@
 """Validate and normalize the berth_* variables on the controller; set the berth_plan fact."""
 from __future__ import annotations
 
+import getpass
+import socket
 import typing as t
 
 from ansible.plugins.action import ActionBase
@@ -23,12 +25,21 @@ class ActionModule(ActionBase):
         variables = {name: self._templar.template(task_vars[name]) for name in names
                      if name in DEFAULTS or name in unknown_variables([name])}
         try:
-            plan = build_plan(variables, mode=mode, group_names=task_vars.get("group_names", []))
+            plan = build_plan(variables, mode=mode, group_names=task_vars.get("group_names", []),
+                              groups=task_vars.get("groups", {}), performer=self._performer(task_vars))
         except ConfigError as exc:
             result.update(failed=True, msg=str(exc), problems=exc.problems)
             return result
         result.update(changed=False, ansible_facts={"berth_plan": plan}, msg=self._summary(plan))
         return result
+
+    @staticmethod
+    def _performer(task_vars: dict[str, t.Any]) -> str:
+        """Who deploys: the AWX/Automation Platform user when launched from there, else user@controller."""
+        for name in ("awx_user_name", "tower_user_name"):
+            if task_vars.get(name):
+                return f"{task_vars[name]} (AWX)"
+        return f"{getpass.getuser()}@{socket.gethostname()}"
 
     @staticmethod
     def _summary(plan: dict[str, t.Any]) -> str:

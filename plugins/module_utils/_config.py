@@ -35,6 +35,8 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_drain_timeout": 30,
     "berth_retain_containers": 5,
     "berth_boot": {},
+    "berth_lock_wait": 0,
+    "berth_message": "",
     "berth_state_dir": "/etc/berth",
     # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
     "berth_host_docker_source": "distro",
@@ -357,7 +359,8 @@ def unknown_variables(names: t.Iterable[str]) -> list[str]:
 
 
 def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
-               group_names: t.Sequence[str] = ()) -> dict[str, t.Any]:
+               group_names: t.Sequence[str] = (), groups: t.Mapping[str, t.Sequence[str]] | None = None,
+               performer: str = "") -> dict[str, t.Any]:
     """Validate the ``berth_*`` variables of one host and return its normalized plan."""
     check = _Checker()
     if mode not in MODES:
@@ -415,6 +418,18 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
+    plan["performer"] = performer
+    plan["message"] = check.string("berth_message", raw["berth_message"])
+    role_hosts = [host for name in roles for host in (groups or {}).get(name, [])]
+    plan["audit_log"] = f"/var/log/berth/{_naming.role_prefix(service, 'deploys', destination)}.log"
+    plan["lock"] = {
+        "name": _naming.role_prefix(service, "deploy", destination) if service else "",
+        "host": role_hosts[0] if role_hosts else None,
+        "wait": check.number("berth_lock_wait", raw["berth_lock_wait"], 0, 86400),
+        "directory": f"{state_dir}/locks",
+    }
+    if check.problems:
+        raise ConfigError(check.problems)
     if check.problems:
         raise ConfigError(check.problems)
     return plan

@@ -15,6 +15,8 @@ description:
   - On success sets the fact C(berth_plan), the normalized configuration that the roles consume
     (defaults applied once; secret values left out, only their names).
   - The host's roles are the keys of C(berth_roles) that name an inventory group the host is in.
+  - The plan also names the performer (the AWX user, or user@controller), the deploy lock and its
+    primary host (the first host of the roles' groups in inventory order).
 author:
   - berth.deploy maintainers (@berth-deploy)
 attributes:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 
 import pytest
 
@@ -99,10 +100,11 @@ def test_deploy_v1_then_v2(server, inventory):
     assert SECRET not in first.stdout + second.stdout
 
 
-def test_redeploying_the_same_version_changes_nothing(inventory):
+def test_redeploying_the_same_version_changes_nothing_but_the_audit_log(inventory):
     again = deploy(inventory, "v2")
     assert again.rc == 0, again.stdout
-    assert again.changed() == 0, again.stdout
+    changed = [item["task"] for item in again.results if item["result"].get("changed")]
+    assert changed == ["Write the audit log line on this host"], again.stdout
     assert get_version() == "v2"
 
 
@@ -162,3 +164,40 @@ def test_unconfirmed_switch_restores_the_route_and_stops_the_new_container(serve
     assert get_version() == "v7"
     state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-v6").strip()
     assert state == "exited"
+
+
+def test_second_concurrent_deploy_fails_fast_naming_the_holder(server, inventory):
+    import threading
+    import time
+
+    slow = {"berth_env": {"clear": {"RAILS_ENV": "production", "BOOT_DELAY": "4"},
+                          "secret": {"SECRET_KEY_BASE": SECRET}},
+            "berth_message": "slow release"}
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(run=deploy(inventory, "v5", extra_vars=slow)))
+    thread.start()
+    lock_dir = "/etc/berth/locks/shop-deploy.lock"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["docker", "exec", server, "test", "-d", lock_dir], check=False)
+        if probe.returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the first deploy never took the lock")
+    started = time.monotonic()
+    second = deploy(inventory, "v6")
+    assert second.rc != 0
+    assert "The deploy lock shop-deploy is held by" in second.stdout
+    assert "deploying v5 (slow release)" in second.stdout
+    assert time.monotonic() - started < 20
+    assert not [item for item in second.results if item["action"] == "berth.deploy.container"]
+    thread.join(180)
+    assert first["run"].rc == 0, first["run"].stdout
+    assert subprocess.run(["docker", "exec", server, "test", "-e", lock_dir], check=False).returncode == 1
+    shown = run_playbook(REPO / "playbooks" / "lock.yml", inventory)
+    assert "The deploy lock shop-deploy is free" in shown.stdout
+    audit = on_server(server, "cat", "/var/log/berth/shop-deploys.log")
+    assert "version=v5 result=ok web=v7->v5" in " ".join(audit.split())
+    assert "message='slow release'" in audit
+    assert SECRET not in audit
