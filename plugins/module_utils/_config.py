@@ -433,3 +433,60 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     if check.problems:
         raise ConfigError(check.problems)
     return plan
+
+
+# Role berth.deploy.host. Not wired yet: build_plan would call ``"host": _host(check, raw)``.
+HOST_SIZE_PATTERN = re.compile(r"^[0-9]+[kmg]?$")
+HOST_USER_PATTERN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+HOST_PORT_PATTERN = re.compile(r"^([0-9]{1,5})(/tcp|/udp)?$")
+HOST_UNTIL_PATTERN = re.compile(r"^(([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{9,}(\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}\S*)$")
+
+
+def _host(check: _Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The berth_host_* variables and berth_ssh_allow, checked and normalized."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
+    def choice(name: str, allowed: tuple[str, ...]) -> str:
+        value = check.string(name, raw[name], required=True)
+        if value and value not in allowed:
+            check.problem(name, f"{_show(value)} is not one of {', '.join(allowed)}")
+        return value
+
+    extra = raw["berth_host_docker_daemon_extra"]
+    if not isinstance(extra, dict):
+        check.problem("berth_host_docker_daemon_extra", f"{_show(extra)} is not a mapping of daemon.json keys")
+        extra = {}
+    ssh_allow = check.string_list("berth_ssh_allow", raw["berth_ssh_allow"])
+    for index, cidr in enumerate(ssh_allow):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            check.problem(f"berth_ssh_allow[{index}]", f"{_show(cidr)} is not an address or CIDR (e.g. 203.0.113.0/24)")
+    ports = [str(port) for port in (raw["berth_host_firewall_allow_ports"] or [])] \
+        if isinstance(raw["berth_host_firewall_allow_ports"], list) else raw["berth_host_firewall_allow_ports"]
+    ports = check.string_list("berth_host_firewall_allow_ports", ports)
+    for index, port in enumerate(ports):
+        match = HOST_PORT_PATTERN.match(port)
+        if not match or not 1 <= int(match.group(1)) <= 65535:
+            check.problem(f"berth_host_firewall_allow_ports[{index}]", f"{_show(port)} is not PORT, PORT/tcp or PORT/udp")
+    keys = check.string_list("berth_host_deploy_user_keys", raw["berth_host_deploy_user_keys"])
+    for index, key in enumerate(keys):
+        if len(key.split()) < 2 or "\n" in key.strip():
+            check.problem(f"berth_host_deploy_user_keys[{index}]", "is not one public key line (TYPE BASE64 [COMMENT])")
+    return {
+        "docker_source": choice("berth_host_docker_source", ("distro", "docker")),
+        "log_max_size": check.string("berth_host_log_max_size", raw["berth_host_log_max_size"], HOST_SIZE_PATTERN,
+                                     "a size like 10m, 500k or 1g", required=True),
+        "log_max_file": check.integer("berth_host_log_max_file", raw["berth_host_log_max_file"], 1, 100,
+                                      "a number of log files"),
+        "docker_daemon_extra": extra,
+        "deploy_user": check.string("berth_host_deploy_user", raw["berth_host_deploy_user"], HOST_USER_PATTERN,
+                                    "empty, or a user name: lowercase letters, digits, _ and -"),
+        "deploy_user_keys": keys,
+        "firewall": choice("berth_host_firewall", ("none", "nftables", "ufw")),
+        "ssh_allow": ssh_allow,
+        "firewall_allow_ports": ports,
+        "prune_schedule": check.string("berth_host_prune_schedule", raw["berth_host_prune_schedule"]),
+        "prune_until": check.string("berth_host_prune_until", raw["berth_host_prune_until"], HOST_UNTIL_PATTERN,
+                                    "a duration like 24h or 90m, or a timestamp", required=True),
+    }

@@ -28,7 +28,12 @@ class LockHeld(Exception):
 
 def describe(holder: dict[str, t.Any]) -> str:
     text = f"{holder.get('performer', '?')} since {holder.get('since', '?')}, deploying {holder.get('version') or '?'}"
-    return text + (f" ({holder['message']})" if holder.get("message") else "")
+    return text + (f" ({holder['reason']})" if holder.get("reason") else "")
+
+
+def public(holder: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """The holder without its release token."""
+    return {key: value for key, value in (holder or {}).items() if key != "token"}
 
 
 def lock_path(directory: str, name: str) -> str:

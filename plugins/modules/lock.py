@@ -12,7 +12,7 @@ description:
     returns a token; when someone else holds it, fails at once naming the holder, or waits up to
     O(wait) seconds.
   - V(released) frees the lock held under O(token) (or any holder with O(force)).
-  - V(info) reports the holder, changing nothing.
+  - M(berth.deploy.lock_info) reports the holder without changing anything.
   - The deploy and rollback playbooks take the lock on the primary host (the first host of the
     play) before touching any host and release it at the end, also when the deploy failed.
 author:
@@ -33,7 +33,7 @@ options:
   state:
     description: What to do with the lock.
     type: str
-    choices: [acquired, released, info]
+    choices: [acquired, released]
     default: acquired
   directory:
     description: Where locks live on the host.
@@ -47,7 +47,7 @@ options:
     description: The version being deployed.
     type: str
     default: ""
-  message:
+  reason:
     description: Why (shown to whoever finds the lock held).
     type: str
     default: ""
@@ -70,7 +70,7 @@ EXAMPLES = r"""
     name: myapp
     performer: alice@laptop
     version: v42
-    message: hotfix for checkout
+    reason: hotfix for checkout
   register: deploy_lock
 
 - name: Release it
@@ -85,7 +85,7 @@ holder:
   description: Who holds the lock after the run (empty when free).
   returned: always
   type: dict
-  sample: {performer: alice@laptop, since: "2026-11-22T05:44:14Z", version: v42, message: hotfix}
+  sample: {performer: alice@laptop, since: "2026-11-22T05:44:14Z", version: v42, reason: hotfix}
 token:
   description: The token that releases the lock (O(state=acquired)).
   returned: success, O(state=acquired)
@@ -104,19 +104,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.berth.deploy.plugins.module_utils import _lock
 
 
-def public(holder: dict | None) -> dict:
-    return {key: value for key, value in (holder or {}).items() if key != "token"}
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            state=dict(type="str", default="acquired", choices=["acquired", "released", "info"]),
+            state=dict(type="str", default="acquired", choices=["acquired", "released"]),
             directory=dict(type="path", default="/var/lib/berth/locks"),
             performer=dict(type="str", default=""),
             version=dict(type="str", default=""),
-            message=dict(type="str", default=""),
+            reason=dict(type="str", default=""),
             wait=dict(type="float", default=0),
             token=dict(type="str", no_log=True),
             force=dict(type="bool", default=False),
@@ -126,32 +122,30 @@ def main() -> None:
     params = module.params
     path = _lock.lock_path(params["directory"], params["name"])
     current = _lock.read_holder(path)
-    if params["state"] == "info":
-        module.exit_json(changed=False, holder=public(current))
     if params["state"] == "released":
         if current is None:
             module.exit_json(changed=False, holder={})
         if not params["force"] and current.get("token") != params["token"]:
             module.fail_json(msg=f"Not releasing: {_lock.describe(current)} holds the lock "
                                  f"(release it with force, e.g. playbooks/lock.yml -e berth_lock_action=release)",
-                             holder=public(current))
+                             holder=_lock.public(current))
         if not module.check_mode:
             _lock.release(path)
         module.exit_json(changed=True, holder={})
     token = uuid.uuid4().hex
-    holder = {"performer": params["performer"], "version": params["version"], "message": params["message"],
+    holder = {"performer": params["performer"], "version": params["version"], "reason": params["reason"],
               "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "token": token}
     if module.check_mode:
         if current is not None:
             module.fail_json(msg=f"The deploy lock {params['name']} is held by {_lock.describe(current)}",
-                             holder=public(current))
-        module.exit_json(changed=True, holder=public(holder), token="", waited=0.0)
+                             holder=_lock.public(current))
+        module.exit_json(changed=True, holder=_lock.public(holder), token="", waited=0.0)
     try:
         waited = _lock.acquire(path, params["name"], holder, params["wait"])
     except _lock.LockHeld as exc:
         module.fail_json(msg=f"{exc}. Wait for it, retry with berth_lock_wait, or see playbooks/lock.yml.",
-                         holder=public(exc.holder))
-    module.exit_json(changed=True, holder=public(holder), token=token, waited=waited)
+                         holder=_lock.public(exc.holder))
+    module.exit_json(changed=True, holder=_lock.public(holder), token=token, waited=waited)
 
 
 if __name__ == "__main__":
