@@ -414,6 +414,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "proxy": _proxy(check, raw["berth_proxy"]),
         "roles": roles,
         "boot": _boot(check, raw["berth_boot"]),
+        "host": _host(check, raw),
         # web roles first: other roles boot once a web container of the new version is healthy
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import http.client
+import time
 from pathlib import Path
 
 from tests.integration.conftest import APP_IMAGE
@@ -85,6 +86,10 @@ def test_unconfirmed_switch_puts_the_previous_route_back(engine, local_inventory
     assert "did not confirm" in result["result"]["msg"] and "previous route configuration was put back" in \
         result["result"]["msg"]
     assert file.read_text() == before
+    # the API is unreachable on purpose, so nobody can confirm the restore: Traefik reloads it within ~0.3 s
+    deadline = time.monotonic() + 5
+    while answers(local_proxy["http_port"], host, 1) != {"version=v5": 1} and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert answers(local_proxy["http_port"], host, 3) == {"version=v5": 3}
     run_module("berth.deploy.proxy_route", {**good, "state": "absent"}, local_inventory)
 

@@ -2,7 +2,8 @@
 # Build the test images: app (busybox) and traefik, pushed to the test registry; server (systemd +
 # sshd + docker, Debian bookworm) in the local engine only. app v1 and v2 also go to the registry that
 # requires a login, as 127.0.0.1:5001/berth-test/private (not kept in the local engine).
-# Usage: tests/testbed/build_images.sh [app] [traefik] [server]    (default: all three)
+# server-bare: the server without Docker, a fresh machine for the host role (a ~10 s layer on server).
+# Usage: tests/testbed/build_images.sh [app] [traefik] [server] [server-bare]   (default: all four)
 # An image is skipped when it exists with the same recipe; BERTH_TESTBED_REBUILD=1 rebuilds anyway.
 # The server root filesystem stays cached in /var/cache/berth-testbed (delete it to re-run debootstrap).
 set -euo pipefail
@@ -18,6 +19,7 @@ PRIVATE_TAGS=(v1 v2)
 TRAEFIK_VERSION=3.7.15
 TRAEFIK_IMAGE=$REGISTRY/berth-test/traefik:$TRAEFIK_VERSION
 SERVER_IMAGE=berth-test/server:bookworm
+SERVER_BARE_IMAGE=berth-test/server-bare:bookworm
 SERVER_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,python3,python3-docker,docker.io,iproute2,iptables,ca-certificates,curl,procps,sudo
 DEBIAN_MIRROR=${BERTH_TESTBED_MIRROR:-http://deb.debian.org/debian}
 RECIPE_LABEL=berth.testbed.recipe
@@ -171,18 +173,41 @@ build_server() {
   fi
   quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" \
     --label "$RECIPE_LABEL=$recipe" -t "$SERVER_IMAGE" "$TESTBED_DIR/server"
-  # Drop the replaced images (~0.5 GB each) unless a container still uses them.
+  # Drop the replaced images (~0.5 GB each) unless a container still uses them; the bare server is
+  # built on the old one, so it goes first (build_server_bare rebuilds it).
+  docker rmi "$SERVER_BARE_IMAGE" >/dev/null 2>&1 || true
   for old in $old; do docker rmi "$old" >/dev/null 2>&1 || true; done
   say "$t" "server image $SERVER_IMAGE built"
 }
 
+# The bare server is the server image with Docker purged (server-bare/Dockerfile): no second debootstrap.
+build_server_bare() {
+  local t recipe old
+  [ "${server_checked:-0}" = 1 ] || build_server
+  t=$(now_us)
+  recipe=$( { docker image inspect -f "{{index .Config.Labels \"$RECIPE_LABEL\"}}" "$SERVER_IMAGE"
+              echo "$DEBIAN_MIRROR"; find "$TESTBED_DIR/server-bare" -type f | sort | xargs cat; } | recipe_of)
+  if up_to_date "$SERVER_BARE_IMAGE" "$recipe"; then
+    say "$t" "bare server image up to date"
+    return
+  fi
+  old=$(docker image inspect -f '{{.Id}}' "$SERVER_BARE_IMAGE" 2>/dev/null || true)
+  quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$SERVER_IMAGE" --build-arg "MIRROR=$DEBIAN_MIRROR" \
+    --label "$RECIPE_LABEL=$recipe" -t "$SERVER_BARE_IMAGE" "$TESTBED_DIR/server-bare"
+  # A cached build gives the same image: keep it.
+  [ "$old" = "$(docker image inspect -f '{{.Id}}' "$SERVER_BARE_IMAGE")" ] || docker rmi "$old" >/dev/null 2>&1 || true
+  say "$t" "bare server image $SERVER_BARE_IMAGE built"
+}
+
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(app traefik server)
+[ ${#what[@]} -gt 0 ] || what=(app traefik server server-bare)
 "$TESTBED_DIR/engine.sh"
 for w in "${what[@]}"; do
   case "$w" in
     app) build_app; push_private ;;
-    traefik | server) "build_$w" ;;
-    *) die "unknown image '$w' (app, traefik, server)" ;;
+    traefik) build_traefik ;;
+    server) build_server; server_checked=1 ;;
+    server-bare) build_server_bare ;;
+    *) die "unknown image '$w' (app, traefik, server, server-bare)" ;;
   esac
 done

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Test "servers": containers running systemd, sshd and their own dockerd.
-# Usage: tests/testbed/server.sh up NAME ADDR             start NAME with 22/80/443 published on ADDR (e.g. 127.0.0.11)
+# Usage: tests/testbed/server.sh up NAME ADDR [IMAGE]     start NAME with 22/80/443 published on ADDR (e.g. 127.0.0.11)
 #        tests/testbed/server.sh authorize NAME PUBKEY   add a public key to root's authorized_keys
 #        tests/testbed/server.sh down NAME               remove NAME and its anonymous volumes
+# IMAGE defaults to berth-test/server:bookworm; berth-test/server-bare:bookworm is one without Docker.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SERVER_IMAGE=${BERTH_TESTBED_SERVER_IMAGE:-berth-test/server:bookworm}
 BOOT_TIMEOUT=90
 
-usage() { sed -n '3,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 ready() {
   local state
   state=$(docker exec "$1" systemctl is-system-running 2>/dev/null || true)
   [ "$state" = running ] || [ "$state" = degraded ] || return 1
-  docker exec "$1" systemctl is-active --quiet ssh.service &&
-    docker exec "$1" docker info >/dev/null 2>&1
+  docker exec "$1" systemctl is-active --quiet ssh.service || return 1
+  # A bare server has no Docker until the host role installs it.
+  ! docker exec "$1" test -e /usr/bin/dockerd || docker exec "$1" docker info >/dev/null 2>&1
 }
 
 up() {
-  local name=$1 addr=$2 t=$(now_us) state
+  local name=$1 addr=$2 image=${3:-$SERVER_IMAGE} t=$(now_us) state
   state=$(docker container inspect -f '{{.State.Running}}' "$name" 2>/dev/null) || state=absent
   if [ "$state" != absent ] && [ "$(docker port "$name" 22/tcp)" != "$addr:22" ]; then
     die "$name exists but is not published on $addr (remove it with: $0 down $name)"
@@ -35,7 +37,7 @@ up() {
         --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
         -p "$addr:22:22" -p "$addr:80:80" -p "$addr:443:443" \
-        "$SERVER_IMAGE") || { docker rm -f -v "$name" >/dev/null 2>&1; exit 1; } ;;
+        "$image") || { docker rm -f -v "$name" >/dev/null 2>&1; exit 1; } ;;
   esac
   if ! (wait_for "$BOOT_TIMEOUT" "$name to boot" ready "$name"); then
     docker exec "$name" systemctl --failed --no-pager >&2 || true
@@ -60,7 +62,7 @@ down() {
 }
 
 case "${1:-}" in
-  up) [ $# -eq 3 ] || usage; up "$2" "$3" ;;
+  up) [ $# -eq 3 ] || [ $# -eq 4 ] || usage; up "$2" "$3" "${4:-}" ;;
   authorize) [ $# -eq 3 ] || usage; authorize "$2" "$3" ;;
   down) [ $# -eq 2 ] || usage; down "$2" ;;
   *) usage ;;
