@@ -127,7 +127,7 @@ def main() -> None:
             module.exit_json(changed=False, holder={})
         if not params["force"] and current.get("token") != params["token"]:
             module.fail_json(msg=f"Not releasing: {_lock.describe(current)} holds the lock "
-                                 f"(release it with force, e.g. playbooks/lock.yml -e berth_lock_action=release)",
+                                 f"(release it with force, e.g. playbooks/lock.yml -e lock_action=release)",
                              holder=_lock.public(current))
         if not module.check_mode:
             _lock.release(path)
@@ -135,12 +135,11 @@ def main() -> None:
     token = uuid.uuid4().hex
     holder = {"performer": params["performer"], "version": params["version"], "reason": params["reason"],
               "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "token": token}
-    if module.check_mode:
-        if current is not None:
-            module.fail_json(msg=f"The deploy lock {params['name']} is held by {_lock.describe(current)}",
-                             holder=_lock.public(current))
-        module.exit_json(changed=True, holder=_lock.public(holder), token="", waited=0.0)
     try:
+        if module.check_mode:
+            if current is not None:
+                raise _lock.LockHeld(params["name"], current)
+            module.exit_json(changed=True, holder=_lock.public(holder), token="", waited=0.0)
         waited = _lock.acquire(path, params["name"], holder, params["wait"])
     except _lock.LockHeld as exc:
         module.fail_json(msg=f"{exc}. Wait for it, retry with berth_lock_wait, or see playbooks/lock.yml.",
