@@ -86,7 +86,6 @@ IMAGE_PATTERN = re.compile(
 HOSTNAME_PATTERN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REGISTRY_SERVER_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?$")
-DURATION_PATTERN = re.compile(r"^[0-9]+(ms|s)$")
 
 
 class ConfigError(Exception):
@@ -106,13 +105,14 @@ class _Checker:
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
 
-    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str]) -> dict[str, t.Any]:
+    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str] | None = None) -> dict[str, t.Any]:
+        """A mapping (None reads as empty); keys outside ``allowed`` are problems (``None``: any key)."""
         if value is None:
             return {}
         if not isinstance(value, dict):
             self.problem(path, f"{_show(value)} is not a mapping")
             return {}
-        for key in value:
+        for key in value if allowed is not None else ():
             if key not in allowed:
                 self.problem(f"{path}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
         return value
@@ -188,7 +188,7 @@ def _env(check: _Checker, path: str, value: t.Any) -> tuple[dict[str, str], list
     """-> (clear variables as strings, names of secret variables)."""
     env = check.mapping(path, value, ENV_KEYS)
     clear: dict[str, str] = {}
-    for name, item in (check.mapping(f"{path}.clear", env.get("clear"), _AnyKey()) or {}).items():
+    for name, item in check.mapping(f"{path}.clear", env.get("clear")).items():
         if not ENV_NAME_PATTERN.match(str(name)):
             check.problem(f"{path}.clear.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
         elif item is None or isinstance(item, (dict, list)):
@@ -196,7 +196,7 @@ def _env(check: _Checker, path: str, value: t.Any) -> tuple[dict[str, str], list
         else:
             clear[str(name)] = _env_string(item)
     secret_names: list[str] = []
-    for name, item in (check.mapping(f"{path}.secret", env.get("secret"), _AnyKey()) or {}).items():
+    for name, item in check.mapping(f"{path}.secret", env.get("secret")).items():
         if not ENV_NAME_PATTERN.match(str(name)):
             check.problem(f"{path}.secret.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
         elif item is None or item == "" or isinstance(item, (dict, list)):
@@ -211,13 +211,6 @@ def _env_string(value: t.Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-class _AnyKey(tuple):
-    """An ``allowed`` sequence that admits every key (for user-named mappings)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
 
 
 def _volumes(check: _Checker, path: str, value: t.Any) -> list[str]:
@@ -267,7 +260,7 @@ def _proxy(check: _Checker, value: t.Any) -> dict[str, t.Any]:
 
 
 def _run_options(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
-    options = check.mapping(path, value, _AnyKey())
+    options = check.mapping(path, value)
     _normalized, problems = normalize_options(options)
     for name, message in problems:
         check.problem(f"{path}.{name}", message)
@@ -338,7 +331,7 @@ def _role(check: _Checker, name: str, value: t.Any, common: dict[str, t.Any]) ->
 def _logging(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     logging = check.mapping("berth_logging", value, LOGGING_KEYS)
     driver = check.string("berth_logging.driver", logging.get("driver", "json-file"), required=True)
-    options = check.mapping("berth_logging.options", logging.get("options", {}), _AnyKey())
+    options = check.mapping("berth_logging.options", logging.get("options", {}))
     return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
 
 
@@ -367,8 +360,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         raise ConfigError([f"mode: {mode!r} is not one of {', '.join(MODES)}"])
     for name in unknown_variables(variables):
         check.problem(name, "unknown variable (a typo?); berth.deploy reads: " + ", ".join(sorted(DEFAULTS)))
-    raw = {name: variables.get(name, default) for name, default in DEFAULTS.items()}
-    raw = {name: DEFAULTS[name] if value is None else value for name, value in raw.items()}
+    raw = {name: default if variables.get(name) is None else variables[name] for name, default in DEFAULTS.items()}
 
     service = check.string("berth_service", raw["berth_service"], _naming.NAME_PATTERN,
                            "lowercase letters, digits and -, e.g. myapp", required=True)
@@ -431,12 +423,10 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     }
     if check.problems:
         raise ConfigError(check.problems)
-    if check.problems:
-        raise ConfigError(check.problems)
     return plan
 
 
-# Role berth.deploy.host. Not wired yet: build_plan would call ``"host": _host(check, raw)``.
+# Role berth.deploy.host.
 HOST_SIZE_PATTERN = re.compile(r"^[0-9]+[kmg]?$")
 HOST_USER_PATTERN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 HOST_PORT_PATTERN = re.compile(r"^([0-9]{1,5})(/tcp|/udp)?$")

@@ -62,22 +62,21 @@ def explain(exc: BaseException) -> str:
     return str(exc)
 
 
-def get_container(client: t.Any, name: str) -> t.Any | None:
+def _get_or_none(collection: t.Any, key: str) -> t.Any | None:
     try:
-        return client.containers.get(name)
+        return collection.get(key)
     except Exception as exc:
         if is_not_found(exc):
             return None
         raise
+
+
+def get_container(client: t.Any, name: str) -> t.Any | None:
+    return _get_or_none(client.containers, name)
 
 
 def get_image(client: t.Any, reference: str) -> t.Any | None:
-    try:
-        return client.images.get(reference)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return _get_or_none(client.images, reference)
 
 
 def log_config(driver: str, options: dict[str, str]) -> t.Any:

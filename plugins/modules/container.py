@@ -301,10 +301,7 @@ class ContainerRunner:
                 self.stop(other)
 
     def prune(self, keep: int, active: t.Any) -> None:
-        containers = self.role_containers() or []
-        if not self.check_mode:
-            for container in containers:
-                container.reload()
+        containers = self.role_containers() or []  # freshly inspected: stops made above are seen
         _kept, removable = _container.retained_split(containers, keep, active.id if active is not None else None)
         for container in removable:
             self.remove(container, stop_first=False)

@@ -34,27 +34,33 @@ def test_network_cycle(engine, local_inventory, unique, cleanup):
     assert not [n for n in engine.networks.list(names=[unique]) if n.name == unique]
 
 
+def unused_app_tag(engine, candidates):
+    """The first candidate tag of the app image, pulled here, that no container on this engine uses."""
+    used = {container.attrs["Image"] for container in engine.containers.list(all=True)}
+    for tag in candidates:
+        image = engine.images.pull(APP_IMAGE, tag=tag)
+        if image.id not in used:
+            return tag, image
+    pytest.fail(f"every candidate tag {candidates} is used by a container on this engine")
+
+
 def test_image_pull_reports_change_only_when_the_id_moves(engine, local_inventory):
-    reference = f"{APP_IMAGE}:v1"
-    if any(c.attrs["Image"] == engine.images.get(reference).id for c in engine.containers.list(all=True)):
-        pytest.skip("v1 is in use by a container on this engine")
+    tag, _image = unused_app_tag(engine, ("v1", "v2", "v3"))
+    reference = f"{APP_IMAGE}:{tag}"
     engine.images.remove(reference)
-    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": "v1"}, local_inventory)
+    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": tag}, local_inventory)
     assert result["previous_id"] is None and result["id"] == engine.images.get(reference).id
 
 
 def test_image_load_from_archive(engine, local_inventory, tmp_path):
-    reference = f"{APP_IMAGE}:v6"
-    image = engine.images.get(reference)
-    archive = tmp_path / "app-v6.tar"
+    tag, image = unused_app_tag(engine, ("v6", "v7", "v1"))
+    reference = f"{APP_IMAGE}:{tag}"
+    archive = tmp_path / f"app-{tag}.tar"
     with archive.open("wb") as stream:
         for chunk in image.save(named=True):
             stream.write(chunk)
-    for container in engine.containers.list(all=True):
-        if container.attrs["Image"] == image.id:
-            pytest.skip("v6 is in use by a container on this engine")
     engine.images.remove(reference)
-    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": "v6", "archive_path": str(archive)},
+    result = assert_cycle("berth.deploy.image", {"name": APP_IMAGE, "tag": tag, "archive_path": str(archive)},
                           local_inventory)
     assert result["id"] == image.id
     wrong = run_module("berth.deploy.image", {"name": APP_IMAGE, "tag": "v5", "archive_path": str(archive)},

@@ -115,14 +115,6 @@ class TraefikFileDriver:
                 raise ProxyError(f"Traefik did not confirm route {route.name} within {timeout}s: {problem}")
             time.sleep(POLL_INTERVAL)
 
-    def confirm_removed(self, name: str, timeout: float) -> float:
-        started = time.monotonic()
-        while self._get(f"/api/http/routers/{name}@file") is not None:
-            if time.monotonic() - started > timeout:
-                raise ProxyError(f"Traefik still serves route {name} {timeout}s after its file was removed")
-            time.sleep(POLL_INTERVAL)
-        return round(time.monotonic() - started, 3)
-
     def _mismatch(self, route: Route, expected: list[tuple[str, int]]) -> str | None:
         router = self._get(f"/api/http/routers/{route.name}@file")
         if router is None:
