@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.conftest import APP_IMAGE, TRAEFIK_IMAGE, write_server_inventory  # noqa: E402
+from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, TRAEFIK_IMAGE, write_server_inventory  # noqa: E402
 from tests.support.ansible_run import run_playbook  # noqa: E402
 
 SERVER, ADDRESS = "berth-bench1", "127.0.0.31"
@@ -47,6 +47,7 @@ def main() -> int:
         "berth_proxy": {"image": TRAEFIK_IMAGE},
         "berth_roles": {"web": {"proxy": {"host": "bench.test", "app_port": 3000,
                                           "healthcheck": {"interval": 0.2, "timeout": 2}}}},
+        "berth_host_docker_daemon_extra": DAEMON_EXTRA,
     })
     try:
         setup = run_playbook(REPO / "playbooks" / "setup.yml", inventory)

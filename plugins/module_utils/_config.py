@@ -39,6 +39,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_message": "",
     "berth_state_dir": "/etc/berth",
     # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
+    "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
     "berth_host_log_max_size": "10m",
     "berth_host_log_max_file": 3,
@@ -465,6 +466,7 @@ def _host(check: _Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         if len(key.split()) < 2 or "\n" in key.strip():
             check.problem(f"berth_host_deploy_user_keys[{index}]", "is not one public key line (TYPE BASE64 [COMMENT])")
     return {
+        "bootstrap": check.boolean("berth_host_bootstrap", raw["berth_host_bootstrap"]),
         "docker_source": choice("berth_host_docker_source", ("distro", "docker")),
         "log_max_size": check.string("berth_host_log_max_size", raw["berth_host_log_max_size"], HOST_SIZE_PATTERN,
                                      "a size like 10m, 500k or 1g", required=True),

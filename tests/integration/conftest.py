@@ -72,6 +72,10 @@ def cleanup(engine: docker.DockerClient) -> t.Iterator[list[str]]:
 
 
 SERVER_ADDRESS = "127.0.0.11"
+# For berth.deploy.host (run by setup.yml) on test servers: the inner engine must not take the outer
+# engine's 172.17.0.0/16 and must trust the test registry (the server image ships the same daemon.json).
+DAEMON_EXTRA = {"insecure-registries": [REGISTRY], "bip": "10.211.0.1/24",
+                "default-address-pools": [{"base": "10.212.0.0/16", "size": 24}]}
 
 
 def write_server_inventory(directory: Path, servers: dict[str, str], key: Path, group_vars: dict[str, t.Any]) -> Path:
@@ -122,6 +126,7 @@ def local_proxy(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFa
     inventory_dir = local_inventory.parent
     group_vars = {
         "berth_service": "local", "berth_image": APP_IMAGE, "berth_network": LOCAL_PROXY["network"],
+        "berth_host_bootstrap": False,  # this machine is the CI runner, not a server to bootstrap
         "berth_proxy": {"image": TRAEFIK_IMAGE, "container_name": "berth-local-proxy", "publish_address": "127.0.0.1",
                         "http_port": LOCAL_PROXY["http_port"], "https_port": 18443,
                         "api_port": LOCAL_PROXY["api_port"], "config_dir": str(config_dir)},

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.conftest import APP_IMAGE, SERVER_ADDRESS, TRAEFIK_IMAGE, on_server, write_server_inventory
+from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, SERVER_ADDRESS, TRAEFIK_IMAGE, on_server, write_server_inventory
 from tests.support.ansible_run import REPO, run_playbook
 from tests.support.load import KeepAliveLoad
 
@@ -32,6 +32,7 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_deploy_timeout": 8,
         "berth_drain_timeout": 10,
         "berth_retain_containers": 3,
+        "berth_host_docker_daemon_extra": DAEMON_EXTRA,
     }
     return write_server_inventory(tmp_path_factory.mktemp("srv-inventory"), {"srv1": SERVER_ADDRESS}, ssh_key,
                                   group_vars)
@@ -100,11 +101,13 @@ def test_deploy_v1_then_v2(server, inventory):
     assert SECRET not in first.stdout + second.stdout
 
 
-def test_redeploying_the_same_version_changes_nothing_but_the_audit_log(inventory):
+def test_redeploying_the_same_version_changes_nothing_and_is_audited(server, inventory):
+    audit_lines = len(on_server(server, "cat", "/var/log/berth/shop-deploys.log").splitlines())
     again = deploy(inventory, "v2")
     assert again.rc == 0, again.stdout
     changed = [item["task"] for item in again.results if item["result"].get("changed")]
-    assert changed == ["Write the audit log line on this host"], again.stdout
+    assert changed == [], again.stdout
+    assert len(on_server(server, "cat", "/var/log/berth/shop-deploys.log").splitlines()) == audit_lines + 1
     assert get_version() == "v2"
 
 

@@ -6,7 +6,7 @@ import http.client
 import pytest
 import yaml
 
-from tests.integration.conftest import APP_IMAGE, TESTBED, TRAEFIK_IMAGE, on_server, run_script
+from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, TESTBED, TRAEFIK_IMAGE, on_server, run_script
 from tests.support.ansible_run import REPO, run_playbook
 from tests.support.load import KeepAliveLoad
 
@@ -48,6 +48,7 @@ def inventory(tmp_path_factory, fleet, ssh_key):
             "job": {"readiness_delay": 1, "stop_timeout": 5}},
         "berth_boot": {"limit": 1},
         "berth_deploy_timeout": 10, "berth_drain_timeout": 10, "berth_retain_containers": 3,
+        "berth_host_docker_daemon_extra": DAEMON_EXTRA,
     }, sort_keys=False))
     return directory
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.conftest import APP_IMAGE, REGISTRY, TESTBED, on_server, run_script, write_server_inventory
+from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, REGISTRY, TESTBED, on_server, run_script,
+                                       write_server_inventory)
 from tests.support.ansible_run import REPO, run_playbook
 
 pytestmark = pytest.mark.slow
@@ -19,9 +20,6 @@ NAME = "berth-host1"
 ADDRESS = "127.0.0.41"
 BARE_IMAGE = "berth-test/server-bare:bookworm"
 DEPLOY_USER = "deployer"
-# The inner engine must not take the outer engine's 172.17.0.0/16 and must trust the test registry.
-DAEMON_EXTRA = {"insecure-registries": [REGISTRY], "bip": "10.211.0.1/24",
-                "default-address-pools": [{"base": "10.212.0.0/16", "size": 24}]}
 PLAY = [{"name": "Bootstrap the host", "hosts": "all", "gather_facts": False, "roles": ["berth.deploy.host"]}]
 TIMINGS: dict[str, float] = {}
 
