@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, REGISTRY, TESTBED, on_server, run_script,
-                                       write_server_inventory)
+                                        write_server_inventory)
 from tests.support.ansible_run import REPO, run_playbook
 
 pytestmark = pytest.mark.slow
