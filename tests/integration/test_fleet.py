@@ -1,4 +1,6 @@
-"""A fleet of three servers: rolling deploy and rollback under load, status, a release failing on one host."""
+"""A fleet of three servers with Docker already on them: rolling deploy, status, rollback, a release failing on one host.
+
+The same flow under load, starting from bare servers, is the Molecule scenario molecule/fleet."""
 from __future__ import annotations
 
 import http.client
@@ -6,9 +8,8 @@ import http.client
 import pytest
 import yaml
 
-from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, TESTBED, TRAEFIK_IMAGE, on_server, run_script
+from tests.integration.conftest import APP_IMAGE, TESTBED, TRAEFIK_IMAGE, on_server, run_script
 from tests.support.ansible_run import REPO, run_playbook
-from tests.support.load import KeepAliveLoad
 
 pytestmark = pytest.mark.slow
 SERVERS = {"fleet1": "127.0.0.12", "fleet2": "127.0.0.13", "fleet3": "127.0.0.14"}
@@ -48,7 +49,7 @@ def inventory(tmp_path_factory, fleet, ssh_key):
             "job": {"readiness_delay": 1, "stop_timeout": 5}},
         "berth_boot": {"limit": 1},
         "berth_deploy_timeout": 10, "berth_drain_timeout": 10, "berth_retain_containers": 3,
-        "berth_host_docker_daemon_extra": DAEMON_EXTRA,
+        "berth_host_bootstrap": False,
     }, sort_keys=False))
     return directory
 
@@ -66,17 +67,6 @@ def versions() -> dict[str, str]:
     return {name: version_on(address) for name, address in SERVERS.items()}
 
 
-def under_load(callable_):
-    loads = [KeepAliveLoad(address, 80, HOST, clients=3, max_seconds=600) for address in SERVERS.values()]
-    for load in loads:
-        load.start()
-    try:
-        result = callable_()
-    finally:
-        reports = [load.stop() for load in loads]
-    return result, reports
-
-
 def playbook(name, inventory, version, **kwargs):
     return run_playbook(PLAYBOOKS / name, inventory, env={"BERTH_VERSION": version}, **kwargs)
 
@@ -90,12 +80,9 @@ def test_setup_then_deploy_v1_everywhere(inventory):
     assert "fleet job: none -> v1" in deploy.stdout
 
 
-def test_rolling_deploy_of_v2_under_load_drops_nothing(inventory, fleet):
-    deploy, reports = under_load(lambda: playbook("deploy.yml", inventory, "v2"))
+def test_rolling_deploy_of_v2_reports_every_host(inventory, fleet):
+    deploy = playbook("deploy.yml", inventory, "v2")
     assert deploy.rc == 0, deploy.stdout
-    for report in reports:
-        assert report.failed == 0, report.summary()
-        assert {"version=v1", "version=v2"} <= set(report.bodies), report.summary()
     assert versions() == {name: "v2" for name in SERVERS}
     assert deploy.stdout.count("fleet web: v1 -> v2") == 3
     job = on_server(fleet["fleet3"], "docker", "ps", "--filter", "label=berth.role=job", "--format", "{{.Names}}")
@@ -118,11 +105,9 @@ def test_rollback_refuses_a_version_not_retained(inventory, fleet):
     assert not [item for item in refused.results if item["action"] == "berth.deploy.container"]
 
 
-def test_rollback_to_v1_under_load_drops_nothing(inventory):
-    rollback, reports = under_load(lambda: playbook("rollback.yml", inventory, "v1"))
+def test_rollback_to_v1_reuses_the_retained_image(inventory):
+    rollback = playbook("rollback.yml", inventory, "v1")
     assert rollback.rc == 0, rollback.stdout
-    for report in reports:
-        assert report.failed == 0, report.summary()
     assert versions() == {name: "v1" for name in SERVERS}
     pulls = [item for item in rollback.results if item["action"] == "berth.deploy.image" and
              item["result"].get("image", "").endswith(":v1")]

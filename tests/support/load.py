@@ -112,23 +112,38 @@ class KeepAliveLoad:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python3 -m tests.support.load ADDRESS HOST_HEADER [options] -- COMMAND...``: load while COMMAND runs."""
+    """``python3 -m tests.support.load ADDRESS[,ADDRESS...] HOST_HEADER [options] -- COMMAND...``
+
+    Load on every address while COMMAND runs; prints one summary per address and, last, a JSON line
+    ``{"requests": N, "failed": N, "commandrc": N}``. Exits non-zero if COMMAND failed or any request failed.
+    """
     import argparse
+    import json
     import subprocess
+    from contextlib import ExitStack
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("address")
+    parser.add_argument("addresses", help="comma-separated addresses, one load per address")
     parser.add_argument("host_header")
     parser.add_argument("--port", type=int, default=80)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--clients", type=int, default=8, help="keep-alive clients per address")
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
-    with KeepAliveLoad(args.address, args.port, args.host_header, clients=args.clients,
-                       max_seconds=args.max_seconds) as load:
+    with ExitStack() as stack:
+        loads = {}
+        for address in args.addresses.split(","):
+            load = KeepAliveLoad(address, args.port, args.host_header, args.path,
+                                 clients=args.clients, max_seconds=args.max_seconds)
+            loads[address] = stack.enter_context(load)
         returncode = subprocess.call(args.command)
-    print(f"load during `{' '.join(args.command)}`: {load.report.summary()}")
-    return returncode or (1 if load.report.failed else 0)
+    for address, load in loads.items():
+        print(f"load on {address} during `{' '.join(args.command)}`: {load.report.summary()}")
+    failed = sum(load.report.failed for load in loads.values())
+    print(json.dumps({"requests": sum(load.report.requests for load in loads.values()), "failed": failed,
+                      "commandrc": returncode}))
+    return returncode or (1 if failed else 0)
 
 
 if __name__ == "__main__":
