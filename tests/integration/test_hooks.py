@@ -43,6 +43,11 @@ MARK_TASKS = f"""---
     content: "{{{{ berth_hook_env | to_json }}}}"
     mode: "0644"
 """
+FAIL_TASKS = """---
+- name: Refuse this host
+  ansible.builtin.fail:
+    msg: "{{ berth_hook_env.BERTH_HOST }} is in maintenance"
+"""
 ALL_HOOKS = {"pre_deploy": ".hooks/record.py", "pre_app_boot": [".hooks/record.py", ".hooks/mark.yml"],
              "post_app_boot": ".hooks/record.py", "post_deploy": ".hooks/record.py", "on_failure": ".hooks/record.py"}
 
@@ -66,6 +71,7 @@ def inventory(tmp_path_factory, hooks_server, ssh_key):
     for script in ("record.py", "fail.sh"):
         (hooks / script).chmod(0o755)
     (hooks / "mark.yml").write_text(MARK_TASKS)
+    (hooks / "fail.yml").write_text(FAIL_TASKS)
     group_vars = {
         "berth_service": "hooks",
         "berth_image": APP_IMAGE,
@@ -176,12 +182,13 @@ def test_release_failing_its_health_check_runs_on_failure_instead_of_post_deploy
     assert_lock_free(hooks_server)
 
 
-def test_failing_pre_app_boot_hook_fails_the_host_before_it_boots(inventory, hooks_server):
-    failed = run(inventory, "v4", hooks={**ALL_HOOKS, "pre_app_boot": ".hooks/fail.sh"})
+def test_failing_pre_app_boot_task_file_fails_the_host_before_it_boots(inventory, hooks_server):
+    failed = run(inventory, "v4", hooks={**ALL_HOOKS, "pre_app_boot": [".hooks/fail.yml", ".hooks/record.py"]})
     assert failed.rc != 0
     assert [record["BERTH_HOOK"] for record in records(inventory)] == ["pre_deploy", "on_failure"]
-    error = records(inventory)[-1]["BERTH_ERROR"]
-    assert error.startswith(f"hooks1: The pre_app_boot hook {inventory / '.hooks' / 'fail.sh'} exited with 3"), error
+    assert records(inventory)[-1]["BERTH_ERROR"] == (
+        f"hooks1: The pre_app_boot hook {inventory / '.hooks' / 'fail.yml'} failed on hooks1 "
+        "at the task 'Refuse this host': hooks1 is in maintenance")
     assert "hooks-web-v4" not in containers(hooks_server) and serving() == "v3"
     assert_lock_free(hooks_server)
 
