@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+import time
 import typing as t
 
 from ansible.plugins.action import ActionBase
@@ -26,10 +27,14 @@ class ActionModule(ActionBase):
                      if name in DEFAULTS or name in unknown_variables([name])}
         try:
             plan = build_plan(variables, mode=mode, group_names=task_vars.get("group_names", []),
-                              groups=task_vars.get("groups", {}), performer=self._performer(task_vars))
+                              groups=task_vars.get("groups", {}), performer=self._performer(task_vars),
+                              inventory_dir=task_vars.get("inventory_dir") or "",
+                              inventory_sources=task_vars.get("ansible_inventory_sources") or (),
+                              play_hosts=task_vars.get("ansible_play_hosts_all"))
         except ConfigError as exc:
             result.update(failed=True, msg=str(exc), problems=exc.problems)
             return result
+        plan["started_at"] = round(time.time(), 3)  # BERTH_RUNTIME of the post_deploy and on_failure hooks
         result.update(changed=False, ansible_facts={"berth_plan": plan}, msg=self._summary(plan))
         return result
 

@@ -13,6 +13,7 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_boot": {},
     "berth_lock_wait": 0,
     "berth_message": "",
+    "berth_hooks": {},
     "berth_state_dir": "/etc/berth",
     # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
     "berth_host_bootstrap": True,
@@ -53,7 +55,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_host_prune_until": "24h",
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
-OUTPUT_VARIABLES = ("berth_plan",)
+OUTPUT_VARIABLES = ("berth_plan", "berth_hook_env")
 
 PROXY_DEFAULTS: dict[str, t.Any] = {
     "image": "traefik:v3.7",
@@ -354,8 +356,14 @@ def unknown_variables(names: t.Iterable[str]) -> list[str]:
 
 def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                group_names: t.Sequence[str] = (), groups: t.Mapping[str, t.Sequence[str]] | None = None,
-               performer: str = "") -> dict[str, t.Any]:
-    """Validate the ``berth_*`` variables of one host and return its normalized plan."""
+               performer: str = "", inventory_dir: str = "", inventory_sources: t.Sequence[str] = (),
+               play_hosts: t.Sequence[str] | None = None) -> dict[str, t.Any]:
+    """Validate the ``berth_*`` variables of one host and return its normalized plan.
+
+    ``inventory_dir`` resolves relative hook paths, ``inventory_sources`` (the ``-i`` sources) tell
+    hooks that Ansible would read as inventory; ``play_hosts`` (the hosts the run targets, after
+    ``--limit``) narrows ``hosts``, the hosts of the roles this run deploys to.
+    """
     check = _Checker()
     if mode not in MODES:
         raise ConfigError([f"mode: {mode!r} is not one of {', '.join(MODES)}"])
@@ -415,6 +423,8 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["performer"] = performer
     plan["message"] = check.string("berth_message", raw["berth_message"])
     role_hosts = [host for name in roles for host in (groups or {}).get(name, [])]
+    plan["hosts"] = [host for host in dict.fromkeys(role_hosts) if play_hosts is None or host in play_hosts]
+    plan["hooks"] = normalize_hooks(check, raw["berth_hooks"], inventory_dir, inventory_sources)
     plan["audit_log"] = f"/var/log/berth/{_naming.role_prefix(service, 'deploys', destination)}.log"
     plan["lock"] = {
         "name": _naming.role_prefix(service, "deploy", destination) if service else "",

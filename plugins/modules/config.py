@@ -17,6 +17,10 @@ description:
   - The host's roles are the keys of C(berth_roles) that name an inventory group the host is in.
   - The plan also names the performer (the AWX user, or user@controller), the deploy lock and its
     primary host (the first host of the roles' groups in inventory order).
+  - The files of C(berth_hooks) are checked on the controller. Relative paths start at the inventory
+    directory, every file must exist, scripts must be executable, and none may sit where Ansible
+    reads it as inventory (in a directory given with C(-i), outside a hidden directory such as
+    C(.hooks/)). C(berth_plan.hooks) maps every hook name to its files as absolute paths.
 author:
   - berth.deploy maintainers (@berth-deploy)
 attributes:
@@ -50,7 +54,7 @@ ansible_facts:
   type: dict
   contains:
     berth_plan:
-      description: The normalized configuration (service, version, image_ref, roles, proxy, ...).
+      description: The normalized configuration (service, version, image_ref, roles, proxy, hosts, hooks, ...).
       type: dict
       returned: success
 problems:
