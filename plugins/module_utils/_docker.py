@@ -83,10 +83,10 @@ def log_config(driver: str, options: dict[str, str]) -> t.Any:
     return LogConfig(type=driver, config=dict(options))
 
 
-def container_logs_tail(container: t.Any, lines: int = 40) -> list[str]:
-    """The container's last log lines (stdout and stderr), decoded, never raising."""
+def container_logs_tail(container: t.Any, lines: int = 40, stdout: bool = True, stderr: bool = True) -> list[str]:
+    """The container's last log lines (stdout and stderr by default), decoded, never raising."""
     try:
-        raw = container.logs(stdout=True, stderr=True, tail=lines)
+        raw = container.logs(stdout=stdout, stderr=stderr, tail=lines)
     except Exception as exc:
         return [f"<logs unavailable: {explain(exc)}>"]
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)

@@ -27,7 +27,10 @@ class LockHeld(Exception):
 
 
 def describe(holder: dict[str, t.Any]) -> str:
-    text = f"{holder.get('performer', '?')} since {holder.get('since', '?')}, deploying {holder.get('version') or '?'}"
+    who = f"{holder.get('performer', '?')} since {holder.get('since', '?')}"
+    if not holder.get("version") and holder.get("reason"):
+        return f"{who}, {holder['reason']}"  # not a deploy: prune.yml or remove.yml say what they do
+    text = f"{who}, deploying {holder.get('version') or '?'}"
     return text + (f" ({holder['reason']})" if holder.get("reason") else "")
 
 

@@ -5,6 +5,10 @@
 An app container is named ``<service>-<role>[-<destination>]-<version>`` and carries the
 labels ``berth.service``, ``berth.role``, ``berth.destination`` and ``berth.version``.
 Labels are authoritative; names are for humans and for Docker DNS.
+
+A one-off container (``app_exec``) is named ``<service>-<role>[-<destination>]-exec-<stamp>`` and
+carries ``berth.exec-role`` instead of ``berth.role``: it belongs to the service (so removing the
+service removes it) but never counts as one of the role's versions.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ ROLE_LABEL = "berth.role"
 DESTINATION_LABEL = "berth.destination"
 VERSION_LABEL = "berth.version"
 SPEC_HASH_LABEL = "berth.spec-hash"
+EXEC_ROLE_LABEL = "berth.exec-role"
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -53,6 +58,36 @@ def role_filter(service: str, role: str, destination: str = "") -> list[str]:
         f"{ROLE_LABEL}={role}",
         f"{DESTINATION_LABEL}={destination}",
     ]
+
+
+def exec_container_name(service: str, role: str, stamp: str, destination: str = "") -> str:
+    """Name of a one-off container of ``role``; ``stamp`` makes it unique (a UTC time and a few random characters)."""
+    return f"{role_prefix(service, role, destination)}-exec-{stamp}"
+
+
+def exec_labels(service: str, role: str, version: str, destination: str = "") -> dict[str, str]:
+    """Labels of a one-off container: the service's, but no ``berth.role`` (it is not a version of the role)."""
+    return {
+        SERVICE_LABEL: service,
+        EXEC_ROLE_LABEL: role,
+        DESTINATION_LABEL: destination,
+        VERSION_LABEL: version,
+    }
+
+
+def service_filter(service: str, destination: str = "") -> list[str]:
+    """Docker label filters selecting every container of a service and destination (all roles, one-offs too)."""
+    return [f"{SERVICE_LABEL}={service}", f"{DESTINATION_LABEL}={destination}"]
+
+
+def role_of(container_labels: t.Mapping[str, str] | None) -> str | None:
+    """The role of an app container, or of the role a one-off container ran for."""
+    labels_ = container_labels or {}
+    return labels_.get(ROLE_LABEL) or labels_.get(EXEC_ROLE_LABEL)
+
+
+def is_exec(container_labels: t.Mapping[str, str] | None) -> bool:
+    return EXEC_ROLE_LABEL in (container_labels or {})
 
 
 def version_of(container_labels: t.Mapping[str, str] | None) -> str | None:
