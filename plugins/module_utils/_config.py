@@ -9,12 +9,14 @@ only their names do.
 """
 from __future__ import annotations
 
+import os
 import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
+from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 
 MODES = ("setup", "deploy")
@@ -40,6 +42,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_message": "",
     "berth_hooks": {},
     "berth_state_dir": "/etc/berth",
+    "berth_maintenance": {},
     # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
@@ -72,7 +75,11 @@ PROXY_DEFAULTS: dict[str, t.Any] = {
     "access_log": False,
     "trusted_ips": [],
     "options": {},
+    "pages_image": "busybox:1.36",
 }
+# The maintenance page server (busybox httpd) listens on this port on the deploy network.
+PAGES_PORT = 8080
+MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
 ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
 ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
@@ -259,7 +266,23 @@ def _proxy(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     proxy["access_log"] = check.boolean(f"{path}.access_log", proxy["access_log"])
     proxy["trusted_ips"] = check.string_list(f"{path}.trusted_ips", proxy["trusted_ips"])
     proxy["options"] = _run_options(check, f"{path}.options", proxy["options"])
+    proxy["pages_image"] = check.string(f"{path}.pages_image", proxy["pages_image"], required=True)
+    proxy["pages_image_repository"], proxy["pages_image_tag"] = split_reference(proxy["pages_image"])
+    proxy["pages_container_name"] = f"{proxy['container_name']}-pages"
+    proxy["pages_url"] = f"http://{proxy['pages_container_name']}:{PAGES_PORT}"
+    proxy["pages_port"] = PAGES_PORT
     return proxy
+
+
+def _maintenance(check: _Checker, value: t.Any) -> dict[str, str]:
+    """Defaults of playbooks/maintenance.yml: the message, and a page template on the controller."""
+    maintenance = _merge(MAINTENANCE_DEFAULTS, check.mapping("berth_maintenance", value, tuple(MAINTENANCE_DEFAULTS)))
+    message = check.string("berth_maintenance.message", maintenance["message"])
+    page = check.string("berth_maintenance.page", maintenance["page"], re.compile(r"^/"),
+                        "an absolute path on the controller, e.g. {{ inventory_dir }}/maintenance.html")
+    if page.startswith("/") and not os.path.isfile(page):
+        check.problem("berth_maintenance.page", f"{page!r} is not a file on the controller")
+    return {"message": message, "page": page}
 
 
 def _run_options(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
@@ -285,7 +308,7 @@ def _route(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     app_port = check.integer(f"{path}.app_port", route.get("app_port", 80), 1, 65535, "a port")
     health_given = check.mapping(f"{path}.healthcheck", route.get("healthcheck"), tuple(HEALTHCHECK_DEFAULTS))
     health = _merge(HEALTHCHECK_DEFAULTS, health_given)
-    health["path"] = check.string(f"{path}.healthcheck.path", health["path"], re.compile(r"^/\S*$"),
+    health["path"] = check.string(f"{path}.healthcheck.path", health["path"], re.compile(r"^/[^\s`]*$"),
                                   "a URL path starting with /")
     health["port"] = check.integer(f"{path}.healthcheck.port", health["port"] or app_port, 1, 65535, "a port")
     health["interval"] = check.number(f"{path}.healthcheck.interval", health["interval"], 0.1, 60)
@@ -413,6 +436,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "retain_containers": check.integer("berth_retain_containers", raw["berth_retain_containers"], 1, 100,
                                            "a count of containers"),
         "proxy": _proxy(check, raw["berth_proxy"]),
+        "maintenance": _maintenance(check, raw["berth_maintenance"]),
         "roles": roles,
         "boot": _boot(check, raw["berth_boot"]),
         "host": _host(check, raw),

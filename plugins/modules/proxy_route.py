@@ -16,6 +16,9 @@ description:
   - After a confirmed switch, targets that left the route are drained. Traefik cannot report
     in-flight requests per server, so the module waits O(drain_settle) seconds for requests routed
     just before the switch; the app's graceful SIGTERM handling then finishes what is still in flight.
+  - A route in maintenance mode (M(berth.deploy.maintenance)) stays in it. The new targets are put
+    behind it, the proxy keeps answering 503 with the maintenance page except for the health path,
+    and the module warns. Removing the route (O(state=absent)) also ends its maintenance mode.
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
@@ -97,6 +100,12 @@ options:
     description: Seconds to wait after a switch that removed targets when the driver cannot count in-flight requests.
     type: float
     default: 1
+  health_path:
+    description:
+      - While the route is in maintenance mode, requests for this path (within the route's host names
+        and path prefix) still reach the targets.
+      - Defaults to the path recorded when maintenance mode was turned on.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -133,8 +142,13 @@ drain_seconds:
   description: Seconds spent draining removed targets.
   returned: when changed, not in check mode
   type: float
+maintenance:
+  description: Whether the route is in maintenance mode (answering 503 with the maintenance page).
+  returned: success
+  type: bool
 """
 
+import dataclasses
 import time
 import typing as t
 
@@ -177,8 +191,14 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
     if params["state"] == "absent":
         changed = driver.remove(name, module.check_mode)
         return dict(changed=changed, targets=[], previous_targets=[target.url for target in previous],
-                    removed_targets=[target.url for target in previous],
+                    removed_targets=[target.url for target in previous], maintenance=False,
                     diff=dict(before=before_text, after=""))
+    maintenance = driver.maintenance(name)
+    if maintenance is not None and params["health_path"] is not None:
+        maintenance = dataclasses.replace(maintenance, health_path=params["health_path"])
+    if maintenance is not None:
+        module.warn(f"Route {name} is in maintenance mode: the proxy answers 503 with the maintenance page "
+                    "(the new targets serve only the health path) until maintenance mode is turned off.")
     try:
         targets = tuple(target_of(entry) for entry in params["targets"])
     except ValueError as exc:
@@ -189,15 +209,16 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
                   response_timeout=params["response_timeout"], pass_host_header=params["pass_host_header"],
                   entrypoints=tuple(params["entrypoints"]))
     removed = [target for target in previous if target.url not in {new.url for new in targets}]
-    changed = driver.apply(route, module.check_mode)
+    changed = driver.apply(route, module.check_mode, maintenance)
     result: dict[str, t.Any] = dict(
         changed=changed, targets=[target.url for target in targets],
         previous_targets=[target.url for target in previous], removed_targets=[target.url for target in removed],
-        diff=dict(before=before_text, after=driver.desired_config(route)))
+        maintenance=maintenance is not None,
+        diff=dict(before=before_text, after=driver.desired_config(route, maintenance)))
     if module.check_mode:
         return result
     try:
-        result["confirm_seconds"] = driver.confirm(route, params["confirm_timeout"])
+        result["confirm_seconds"] = driver.confirm(route, params["confirm_timeout"], maintenance)
     except ProxyError as exc:
         if changed:
             driver.restore(name, before_text or None)
@@ -225,6 +246,7 @@ def main() -> None:
             confirm_timeout=dict(type="float", default=10),
             drain_timeout=dict(type="float", default=30),
             drain_settle=dict(type="float", default=1),
+            health_path=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -3,13 +3,22 @@
 """Proxy drivers: a route (host names, path prefix, weighted targets) applied on one host's proxy.
 
 A driver implements:
+- ``path(name)``, ``page_path(name)``: where the route's configuration and maintenance page live;
 - ``current_targets(name) -> list[Target] | None``: what the running proxy serves now;
 - ``desired_config(route)``: the driver's representation of the route (for diff and idempotence);
 - ``apply(route, check_mode) -> bool``: make the proxy's configuration hold the route;
 - ``remove(name, check_mode) -> bool``;
 - ``restore(name, config)``: put back a configuration read with ``current_config``;
 - ``confirm(route, timeout) -> float``: wait until the running proxy serves the route, return seconds;
-- ``inflight(target) -> int | None``: requests in flight to a target, None when the proxy cannot tell.
+- ``inflight(target) -> int | None``: requests in flight to a target, None when the proxy cannot tell;
+- ``maintenance(name) -> Maintenance | None``: the route's recorded maintenance mode (None: off);
+- ``current_page(name) -> str | None``: the route's maintenance page;
+- ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it.
+
+Maintenance mode is recorded beside the proxy's configuration, so every later ``apply`` of the
+route (a deploy) keeps answering 503 with the page until maintenance is turned off. ``apply``,
+``desired_config`` and ``confirm`` take the maintenance mode to render; callers read it with
+``maintenance(name)``.
 """
 from __future__ import annotations
 
@@ -38,22 +47,39 @@ class Route:
     entrypoints: tuple[str, ...] = field(default=("web",))
 
 
+@dataclass(frozen=True)
+class Maintenance:
+    """Maintenance mode of a route: every request gets 503 and the page, except ``health_path``."""
+    page_url: str  # the server of the maintenance pages, reachable from the proxy
+    health_path: str = ""  # keeps reaching the route's targets ("": none)
+
+
 class Driver(t.Protocol):
+    def path(self, name: str) -> str: ...
+
+    def page_path(self, name: str) -> str: ...
+
     def current_targets(self, name: str) -> list[Target] | None: ...
 
     def current_config(self, name: str) -> str | None: ...
 
-    def desired_config(self, route: Route) -> str: ...
+    def desired_config(self, route: Route, maintenance: Maintenance | None = None) -> str: ...
 
-    def apply(self, route: Route, check_mode: bool) -> bool: ...
+    def apply(self, route: Route, check_mode: bool, maintenance: Maintenance | None = None) -> bool: ...
 
     def remove(self, name: str, check_mode: bool) -> bool: ...
 
     def restore(self, name: str, config: str | None) -> None: ...
 
-    def confirm(self, route: Route, timeout: float) -> float: ...
+    def confirm(self, route: Route, timeout: float, maintenance: Maintenance | None = None) -> float: ...
 
     def inflight(self, target: Target) -> int | None: ...
+
+    def maintenance(self, name: str) -> Maintenance | None: ...
+
+    def current_page(self, name: str) -> str | None: ...
+
+    def set_maintenance(self, name: str, maintenance: Maintenance | None, page: str, check_mode: bool) -> bool: ...
 
 
 def make_driver(kind: str, **settings: t.Any) -> Driver:

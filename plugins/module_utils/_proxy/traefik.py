@@ -7,9 +7,21 @@ servers transport. Files are replaced atomically (Traefik only reads .yml/.yaml/
 temporary file is invisible to it). A switch counts as done only when Traefik's API, on its
 loopback-only entrypoint, shows the router enabled and the service holding exactly the new
 servers.
+
+Maintenance mode (Traefik cannot serve a page itself): the route's router points at a service
+without servers, for which Traefik answers 503, and an ``errors`` middleware replaces the body
+of that 503 with ``/<route>.html`` from a small page server (status 503 kept). A second router,
+``<route>_health``, keeps the health path on the app; its rule contains the main rule, so it is
+longer and Traefik's default priority (the rule's length) picks it first. A ``headers``
+middleware drops the client's conditional and range headers before they reach the page server
+(a 304 or a partial page would replace the page) and marks the answer ``Cache-Control: no-store``.
+The mode is recorded in ``<config_dir>/maintenance/<route>.json`` and the page in
+``<config_dir>/pages/<route>.html`` (mounted into the page server), so a deploy that rewrites the
+route keeps it. Names with ``_`` cannot clash with routes (``<service>-<role>[-<destination>]``).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -19,10 +31,14 @@ import urllib.error
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import Maintenance, ProxyError, Route, Target
 
 HEADER = "Managed by berth.deploy (berth.deploy.proxy_route): changes here are overwritten."
 POLL_INTERVAL = 0.05
+# Request headers that would make the page server answer 304 or a part of the page.
+CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range")
+# Response headers of the page server that do not fit a 503.
+PAGE_SERVER_HEADERS = ("ETag", "Last-Modified", "Accept-Ranges")
 
 
 def rule_for(route: Route) -> str:
@@ -36,34 +52,74 @@ def rule_for(route: Route) -> str:
     return " && ".join(parts) or "PathPrefix(`/`)"
 
 
-def dynamic_config(route: Route) -> dict[str, t.Any]:
+def health_rule(route: Route, health_path: str) -> str:
+    """The main rule narrowed to the health path (the query string is not part of a path match)."""
+    return f"{rule_for(route)} && Path(`{health_path.split('?', 1)[0]}`)"
+
+
+def maintenance_names(name: str) -> dict[str, str]:
+    """Traefik object names of a route's maintenance mode."""
+    return {"health": f"{name}_health", "unavailable": f"{name}_unavailable", "page": f"{name}_page",
+            "headers": f"{name}_page-headers"}
+
+
+def dynamic_config(route: Route, maintenance: Maintenance | None = None) -> dict[str, t.Any]:
+    http: dict[str, t.Any] = {"routers": {
+        route.name: {"rule": rule_for(route), "entryPoints": list(route.entrypoints), "service": route.name},
+    }}
+    services = {route.name: _app_service(route)} if route.targets else {}
+    if maintenance is not None:
+        _add_maintenance(http, services, route, maintenance)
+    http["services"] = services
+    if route.targets:
+        http["serversTransports"] = {
+            route.name: {"forwardingTimeouts": {"responseHeaderTimeout": f"{route.response_timeout}s"}},
+        }
+    return {"http": http}
+
+
+def _app_service(route: Route) -> dict[str, t.Any]:
     return {
-        "http": {
-            "routers": {
-                route.name: {
-                    "rule": rule_for(route),
-                    "entryPoints": list(route.entrypoints),
-                    "service": route.name,
-                },
-            },
-            "services": {
-                route.name: {
-                    "loadBalancer": {
-                        "passHostHeader": route.pass_host_header,
-                        "serversTransport": route.name,
-                        "servers": [{"url": target.url, "weight": target.weight} for target in route.targets],
-                    },
-                },
-            },
-            "serversTransports": {
-                route.name: {"forwardingTimeouts": {"responseHeaderTimeout": f"{route.response_timeout}s"}},
-            },
+        "loadBalancer": {
+            "passHostHeader": route.pass_host_header,
+            "serversTransport": route.name,
+            "servers": [{"url": target.url, "weight": target.weight} for target in route.targets],
         },
     }
 
 
+def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: Route, maintenance: Maintenance) -> None:
+    """Send the route to a 503 with the page; keep the health path on the app's service."""
+    names = maintenance_names(route.name)
+    router = http["routers"][route.name]
+    router["service"] = names["unavailable"]
+    router["middlewares"] = [names["headers"], names["page"]]
+    if route.targets and maintenance.health_path:
+        http["routers"][names["health"]] = {"rule": health_rule(route, maintenance.health_path),
+                                            "entryPoints": list(route.entrypoints), "service": route.name}
+    http["middlewares"] = {
+        names["headers"]: {"headers": {
+            "customRequestHeaders": {header: "" for header in CONDITIONAL_HEADERS},
+            "customResponseHeaders": {"Cache-Control": "no-store", **{header: "" for header in PAGE_SERVER_HEADERS}},
+        }},
+        names["page"]: {"errors": {"status": ["503"], "service": names["page"], "query": f"/{route.name}.html"}},
+    }
+    services[names["unavailable"]] = {"loadBalancer": {"servers": []}}  # no servers: Traefik answers 503
+    services[names["page"]] = {"loadBalancer": {"passHostHeader": False, "servers": [{"url": maintenance.page_url}]}}
+
+
+def _local(name: t.Any) -> str:
+    """``name@provider`` -> ``name`` (the API qualifies references, the file does not)."""
+    return str(name or "").split("@", 1)[0]
+
+
+def _servers(servers: list[dict[str, t.Any]]) -> list[tuple[t.Any, t.Any]]:
+    return sorted((server.get("url"), server.get("weight", 1)) for server in servers)
+
+
 class TraefikFileDriver:
     def __init__(self, config_dir: str, api_url: str = "http://127.0.0.1:8080", api_timeout: float = 2.0):
+        self.config_dir = config_dir
         self.dynamic_dir = os.path.join(config_dir, "dynamic")
         self.api_url = api_url.rstrip("/")
         self.api_timeout = api_timeout
@@ -71,14 +127,43 @@ class TraefikFileDriver:
     def path(self, name: str) -> str:
         return os.path.join(self.dynamic_dir, f"{name}.yml")
 
+    def maintenance_path(self, name: str) -> str:
+        return os.path.join(self.config_dir, "maintenance", f"{name}.json")
+
+    def page_path(self, name: str) -> str:
+        return os.path.join(self.config_dir, "pages", f"{name}.html")
+
     def current_config(self, name: str) -> str | None:
         return _files.read_text(self.path(name))
 
-    def desired_config(self, route: Route) -> str:
-        return _yaml.dump(dynamic_config(route), header=HEADER)
+    def desired_config(self, route: Route, maintenance: Maintenance | None = None) -> str:
+        return _yaml.dump(dynamic_config(route, maintenance), header=HEADER)
 
-    def apply(self, route: Route, check_mode: bool) -> bool:
-        return _files.ensure_file(self.path(route.name), self.desired_config(route), 0o644, check_mode)
+    def apply(self, route: Route, check_mode: bool, maintenance: Maintenance | None = None) -> bool:
+        return _files.ensure_file(self.path(route.name), self.desired_config(route, maintenance), 0o644, check_mode)
+
+    def maintenance(self, name: str) -> Maintenance | None:
+        path = self.maintenance_path(name)
+        text = _files.read_text(path)
+        if text is None:
+            return None
+        try:
+            return Maintenance(**json.loads(text))
+        except (ValueError, TypeError) as exc:
+            raise ProxyError(f"{path} is not a maintenance state written by berth.deploy ({exc}); turn maintenance "
+                             "mode off (playbooks/maintenance.yml -e maintenance=off) or on again") from None
+
+    def current_page(self, name: str) -> str | None:
+        return _files.read_text(self.page_path(name))
+
+    def set_maintenance(self, name: str, maintenance: Maintenance | None, page: str, check_mode: bool) -> bool:
+        """Record maintenance mode and its page (the page first: it must exist once the route uses it)."""
+        if maintenance is None:
+            state_removed = _files.remove_file(self.maintenance_path(name), check_mode)
+            return _files.remove_file(self.page_path(name), check_mode) or state_removed
+        page_changed = _files.ensure_file(self.page_path(name), page, 0o644, check_mode)
+        state = json.dumps(dataclasses.asdict(maintenance), sort_keys=True) + "\n"
+        return _files.ensure_file(self.maintenance_path(name), state, 0o644, check_mode) or page_changed
 
     def restore(self, name: str, config: str | None) -> None:
         """Put back a configuration read earlier with current_config (None: there was none)."""
@@ -88,7 +173,9 @@ class TraefikFileDriver:
             _files.write_atomic(self.path(name), config, 0o644)
 
     def remove(self, name: str, check_mode: bool) -> bool:
-        return _files.remove_file(self.path(name), check_mode)
+        """Remove the route, and its maintenance mode with it (a new route with this name starts serving)."""
+        removed = _files.remove_file(self.path(name), check_mode)
+        return self.set_maintenance(name, None, "", check_mode) or removed
 
     def current_targets(self, name: str) -> list[Target] | None:
         service = self._get(f"/api/http/services/{name}@file")
@@ -100,13 +187,15 @@ class TraefikFileDriver:
     def inflight(self, target: Target) -> int | None:
         return None  # Traefik 3 exposes no per-server in-flight gauge
 
-    def confirm(self, route: Route, timeout: float) -> float:
-        """Wait until Traefik serves ``route`` (router enabled, exactly its servers)."""
+    def confirm(self, route: Route, timeout: float, maintenance: Maintenance | None = None) -> float:
+        """Wait until Traefik serves ``route`` as rendered: routers enabled, rules, services, servers."""
         started = time.monotonic()
-        expected = sorted((target.url, target.weight) for target in route.targets)
+        http = dynamic_config(route, maintenance)["http"]
+        health = maintenance_names(route.name)["health"]
+        gone = [] if health in http["routers"] else [health]  # after maintenance mode
         while True:
             try:
-                problem = self._mismatch(route, expected)
+                problem = self._mismatch(http, gone)
             except ProxyError as exc:  # the proxy may be restarting: keep asking until the deadline
                 problem = str(exc)
             if problem is None:
@@ -115,21 +204,38 @@ class TraefikFileDriver:
                 raise ProxyError(f"Traefik did not confirm route {route.name} within {timeout}s: {problem}")
             time.sleep(POLL_INTERVAL)
 
-    def _mismatch(self, route: Route, expected: list[tuple[str, int]]) -> str | None:
-        router = self._get(f"/api/http/routers/{route.name}@file")
+    def _mismatch(self, http: dict[str, t.Any], gone: list[str]) -> str | None:
+        """What Traefik serves differently from ``http`` (a rendered file), or None."""
+        for name, wanted in http["routers"].items():
+            problem = self._router_mismatch(name, wanted)
+            if problem:
+                return problem
+        for name in gone:
+            if self._get(f"/api/http/routers/{name}@file") is not None:
+                return f"router {name}@file is still loaded"
+        for name, wanted in http["services"].items():
+            service = self._get(f"/api/http/services/{name}@file")
+            if service is None:
+                return f"service {name}@file not loaded"
+            actual = _servers((service.get("loadBalancer") or {}).get("servers") or [])
+            expected = _servers(wanted["loadBalancer"]["servers"])
+            if actual != expected:
+                return f"service {name} has servers {actual}, expected {expected}"
+        return None
+
+    def _router_mismatch(self, name: str, wanted: dict[str, t.Any]) -> str | None:
+        router = self._get(f"/api/http/routers/{name}@file")
         if router is None:
-            return f"router {route.name}@file not loaded"
+            return f"router {name}@file not loaded"
         if router.get("status") != "enabled":
-            return f"router {route.name} is {router.get('status')}: {'; '.join(router.get('error') or [])}"
-        if router.get("rule") != rule_for(route):
-            return f"router {route.name} still has rule {router.get('rule')!r}"
-        service = self._get(f"/api/http/services/{route.name}@file")
-        if service is None:
-            return f"service {route.name}@file not loaded"
-        servers = (service.get("loadBalancer") or {}).get("servers") or []
-        actual = sorted((server.get("url"), server.get("weight", 1)) for server in servers)
-        if actual != expected:
-            return f"service {route.name} has servers {actual}, expected {expected}"
+            return f"router {name} is {router.get('status')}: {'; '.join(router.get('error') or [])}"
+        if router.get("rule") != wanted["rule"]:
+            return f"router {name} still has rule {router.get('rule')!r}"
+        if _local(router.get("service")) != wanted["service"]:
+            return f"router {name} still uses service {router.get('service')!r}"
+        middlewares = [_local(middleware) for middleware in router.get("middlewares") or []]
+        if middlewares != wanted.get("middlewares", []):
+            return f"router {name} has middlewares {middlewares}, expected {wanted.get('middlewares', [])}"
         return None
 
     def _get(self, path: str) -> dict[str, t.Any] | None:

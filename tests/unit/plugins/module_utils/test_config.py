@@ -105,3 +105,34 @@ def test_numbers_given_as_strings_are_accepted():
     plan = build_plan({**MINIMAL, "berth_drain_timeout": "10", "berth_retain_containers": "3"})
     assert plan["drain_timeout"] == 10 and plan["retain_containers"] == 3
     assert plan["roles"]["web"]["stop_timeout"] == 10
+
+
+def test_maintenance_defaults_and_the_page_server():
+    plan = build_plan(MINIMAL, group_names=["web"])
+    assert plan["maintenance"] == {"message": "We are doing some maintenance and will be back shortly.", "page": ""}
+    proxy = plan["proxy"]
+    assert (proxy["pages_image_repository"], proxy["pages_image_tag"]) == ("busybox", "1.36")
+    assert proxy["pages_container_name"] == "berth-proxy-pages"
+    assert proxy["pages_url"] == "http://berth-proxy-pages:8080"
+
+
+def test_maintenance_page_must_be_a_file_on_the_controller(tmp_path):
+    page = tmp_path / "maintenance.html"
+    page.write_text("<p>%MESSAGE%</p>")
+    plan = build_plan({**MINIMAL, "berth_maintenance": {"message": "Back soon", "page": str(page)}})
+    assert plan["maintenance"] == {"message": "Back soon", "page": str(page)}
+    problems = problems_of({**MINIMAL, "berth_maintenance": {"page": "pages/m.html", "mesage": "x"},
+                            "berth_proxy": {"pages_image": ""}})
+    assert "berth_maintenance.mesage: unknown key (allowed: message, page)" in problems
+    assert any(problem.startswith("berth_maintenance.page: 'pages/m.html' is not allowed (an absolute path")
+               for problem in problems)
+    assert "berth_proxy.pages_image: is required" in problems
+    missing = str(tmp_path / "missing.html")
+    assert problems_of({**MINIMAL, "berth_maintenance": {"page": missing}}) == \
+        [f"berth_maintenance.page: {missing!r} is not a file on the controller"]
+
+
+def test_health_path_cannot_break_a_proxy_rule():
+    roles = {"web": {"proxy": {"host": "app.example.com", "healthcheck": {"path": "/up`) || Host(`x"}}}}
+    problems = problems_of({**MINIMAL, "berth_roles": roles})
+    assert len(problems) == 1 and problems[0].startswith("berth_roles.web.proxy.healthcheck.path:")
