@@ -10,73 +10,58 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _testbed import REPO, RESULTS, servers, summarize
 
-from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, TRAEFIK_IMAGE, write_server_inventory  # noqa: E402
-from tests.support.ansible_run import run_playbook  # noqa: E402
+from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, TRAEFIK_IMAGE, write_server_inventory
+from tests.support.ansible_run import run_playbook
 
-SERVER, ADDRESS = "berth-bench1", "127.0.0.31"
+SERVER, ADDRESS = "bench1", "127.0.0.101"
 PHASES = ("pull", "boot", "health", "switch", "drain", "stop")
-
-
-def script(*args: str) -> None:
-    subprocess.run(["bash", *args], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    script("tests/testbed/prepare.sh")
-    work = Path(tempfile.mkdtemp(prefix="berth-bench-"))
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    script("tests/testbed/server.sh", "down", SERVER)
-    script("tests/testbed/server.sh", "up", SERVER, ADDRESS)
-    script("tests/testbed/server.sh", "authorize", SERVER, f"{key}.pub")
-    inventory = write_server_inventory(work / "inventory", {"bench1": ADDRESS}, key, {
+    with servers({SERVER: ADDRESS}) as (work, key):
+        samples = measure(work, key, args.runs)
+    summary = {name: summarize(values) for name, values in samples.items()}
+    print(f"deploy on one server, {args.runs} runs (seconds): phase median [min-max]")
+    for name, numbers in summary.items():
+        print(f"  {name:9} {numbers['median']:7.3f}  [{numbers['min']:.3f}-{numbers['max']:.3f}]")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "deploy_one_server.json").write_text(json.dumps({"runs": args.runs, "seconds": summary}, indent=2))
+    return 0
+
+
+def measure(work: Path, key: Path, runs: int) -> dict[str, list[float]]:
+    inventory = write_server_inventory(work / "inventory", {SERVER: ADDRESS}, key, {
         "berth_service": "bench", "berth_image": APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
         "berth_proxy": {"image": TRAEFIK_IMAGE},
         "berth_roles": {"web": {"proxy": {"host": "bench.test", "app_port": 3000,
                                           "healthcheck": {"interval": 0.2, "timeout": 2}}}},
         "berth_host_docker_daemon_extra": DAEMON_EXTRA,
     })
-    try:
-        setup = run_playbook(REPO / "playbooks" / "setup.yml", inventory)
-        assert setup.rc == 0, setup.stdout
-        first = run_playbook(REPO / "playbooks" / "deploy.yml", inventory, env={"BERTH_VERSION": "v1"})
-        assert first.rc == 0, first.stdout
-        samples: dict[str, list[float]] = {phase: [] for phase in PHASES + ("modules", "playbook")}
-        for index in range(args.runs):
-            version = ("v2", "v1")[index % 2]
-            started = time.monotonic()
-            run = run_playbook(REPO / "playbooks" / "deploy.yml", inventory, env={"BERTH_VERSION": version})
-            wall = time.monotonic() - started
-            assert run.rc == 0, run.stdout
-            report = run.task("Record the deploy")["result"]["ansible_facts"]["app_deploy_report"]["web"]["seconds"]
-            for phase in PHASES:
-                samples[phase].append(float(report[phase]))
-            samples["modules"].append(sum(float(report[phase]) for phase in PHASES))
-            samples["playbook"].append(wall)
-    finally:
-        script("tests/testbed/server.sh", "down", SERVER)
-    summary = {name: {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-                      "max": round(max(values), 3)} for name, values in samples.items()}
-    print(f"deploy on one server, {args.runs} runs (seconds): phase median [min-max]")
-    for name, numbers in summary.items():
-        print(f"  {name:9} {numbers['median']:7.3f}  [{numbers['min']:.3f}-{numbers['max']:.3f}]")
-    results = REPO / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "deploy_one_server.json").write_text(json.dumps({"runs": args.runs, "seconds": summary}, indent=2))
-    return 0
+    setup = run_playbook(REPO / "playbooks" / "setup.yml", inventory)
+    assert setup.rc == 0, setup.stdout
+    first = run_playbook(REPO / "playbooks" / "deploy.yml", inventory, env={"BERTH_VERSION": "v1"})
+    assert first.rc == 0, first.stdout
+    samples: dict[str, list[float]] = {phase: [] for phase in PHASES + ("modules", "playbook")}
+    for index in range(runs):
+        version = ("v2", "v1")[index % 2]
+        started = time.monotonic()
+        run = run_playbook(REPO / "playbooks" / "deploy.yml", inventory, env={"BERTH_VERSION": version})
+        wall = time.monotonic() - started
+        assert run.rc == 0, run.stdout
+        report = run.task("Record the deploy")["result"]["ansible_facts"]["app_deploy_report"]["web"]["seconds"]
+        for phase in PHASES:
+            samples[phase].append(float(report[phase]))
+        samples["modules"].append(sum(float(report[phase]) for phase in PHASES))
+        samples["playbook"].append(wall)
+    return samples
 
 
 if __name__ == "__main__":

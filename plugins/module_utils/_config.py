@@ -17,7 +17,7 @@ from ansible_collections.berth.deploy.plugins.module_utils import _naming
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
-from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
+from ansible_collections.berth.deploy.plugins.module_utils._options import OptionError, normalize_options, parse_volume
 
 MODES = ("setup", "deploy")
 
@@ -225,11 +225,17 @@ def _env_string(value: t.Any) -> str:
 
 def _volumes(check: _Checker, path: str, value: t.Any) -> list[str]:
     volumes = check.string_list(path, value or [])
+    sources: dict[str, str] = {}
     for index, volume in enumerate(volumes):
-        parts = volume.split(":")
-        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/") or (
-                len(parts) == 3 and parts[2] not in ("ro", "rw")):
+        try:
+            source, mount_path, _mode = parse_volume(volume)
+        except OptionError:
             check.problem(f"{path}[{index}]", f"{_show(volume)} is not SOURCE:/container/path[:ro|rw]")
+            continue
+        if source in sources:
+            check.problem(f"{path}[{index}]", f"{_show(volume)}: {source} is already mounted at {sources[source]}"
+                                              " (one mount per source)")
+        sources[source] = mount_path
     return volumes
 
 

@@ -14,7 +14,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.berth.deploy.plugins.module_utils import _docker, _naming
-from ansible_collections.berth.deploy.plugins.module_utils._options import RUN_OPTIONS, normalize_options, parse_publish
+from ansible_collections.berth.deploy.plugins.module_utils._options import (RUN_OPTIONS, OptionError, normalize_options, parse_publish,
+                                                                     parse_volume)
 
 
 class SpecError(ValueError):
@@ -79,13 +80,37 @@ def build_spec(params: t.Mapping[str, t.Any]) -> ContainerSpec:
         env=env,
         secret_env=secret_env,
         labels=labels,
-        volumes=list(params.get("volumes") or []),
+        volumes=_checked_volumes(params.get("volumes") or []),
         network=params.get("network"),
         options=options,
         log_driver=params.get("log_driver") or "json-file",
         log_options={str(k): str(v) for k, v in (params.get("log_options") or {}).items()},
         restart_policy=params.get("restart_policy") or "unless-stopped",
     )
+
+
+def _checked_volumes(volumes: list[str]) -> list[str]:
+    volume_binds(volumes)
+    return list(volumes)
+
+
+def volume_binds(volumes: list[str]) -> dict[str, dict[str, str]]:
+    """``SOURCE:/path[:ro|rw]`` entries as the SDK's dict form.
+
+    The list form makes SDK 5.0.3 derive the container path with ``rstrip(':ro')``, which turns
+    ``/app/tmp/dir`` into ``/app/tmp/di`` and adds a stray anonymous volume there; the dict form
+    passes the path through untouched.
+    """
+    binds: dict[str, dict[str, str]] = {}
+    for volume in volumes:
+        try:
+            source, path, mode = parse_volume(volume)
+        except OptionError as error:
+            raise SpecError(f"volumes: {error}") from None
+        if source in binds:
+            raise SpecError(f"volumes: {source} is mounted twice ({binds[source]['bind']} and {path}); one mount per source")
+        binds[source] = {"bind": path, "mode": mode}
+    return binds
 
 
 def container_name(params: t.Mapping[str, t.Any]) -> str:
@@ -115,7 +140,7 @@ def create_kwargs(spec: ContainerSpec, spec_hash: str) -> dict[str, t.Any]:
         "command": spec.command,
         "environment": [f"{key}={value}" for key, value in sorted({**spec.env, **spec.secret_env}.items())],
         "labels": {**spec.labels, _naming.SPEC_HASH_LABEL: spec_hash},
-        "volumes": spec.volumes or None,
+        "volumes": volume_binds(spec.volumes) or None,
         "log_config": _docker.log_config(spec.log_driver, spec.log_options),
         "restart_policy": {"Name": spec.restart_policy} if spec.restart_policy != "no" else None,
         "detach": True,

@@ -103,6 +103,15 @@ def parse_publish(value: str) -> tuple[str, tuple[str, int | None]]:
     return container_port, (address, host_port)
 
 
+def parse_volume(value: str) -> tuple[str, str, str]:
+    """``SOURCE:/container/path[:ro|rw]`` -> (source, container path, mode)."""
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/") or (
+            len(parts) == 3 and parts[2] not in ("ro", "rw")):
+        raise OptionError(f"{value!r} is not SOURCE:/container/path[:ro|rw]")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else "rw"
+
+
 def _publish(value: t.Any) -> list[str]:
     entries = _string_list(value)
     for entry in entries:

@@ -28,6 +28,7 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_roles": {"web": {"proxy": {"host": HOST, "app_port": 3000,
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}},
                                 "options": {"memory": "128m"}}},
+        "berth_volumes": ["/srv/shop/tmp:/app/tmp/dir"],  # python3-docker 5.0.3 once mangled paths ending in r
         "berth_env": {"clear": {"RAILS_ENV": "production"}, "secret": {"SECRET_KEY_BASE": SECRET}},
         "berth_deploy_timeout": 8,
         "berth_drain_timeout": 10,
@@ -98,6 +99,8 @@ def test_deploy_v1_then_v2(server, inventory):
     assert running_containers(server).count("shop-web-v2") == 1 and "shop-web-v1" not in running_containers(server)
     mode = on_server(server, "stat", "-c", "%a %U", "/etc/berth/shop/env/shop-web.env").split()
     assert mode == ["600", "root"]
+    mounts = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Mounts}}", "shop-web-v2"))
+    assert [(mount["Source"], mount["Destination"]) for mount in mounts] == [("/srv/shop/tmp", "/app/tmp/dir")]
     assert SECRET not in first.stdout + second.stdout
 
 

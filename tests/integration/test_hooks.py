@@ -84,6 +84,7 @@ def inventory(tmp_path_factory, hooks_server, ssh_key):
         "berth_deploy_timeout": 4,
         "berth_drain_timeout": 5,
         "berth_retain_containers": 3,
+        "berth_host_bootstrap": False,  # the test-bed server already has Docker
     }
     return write_server_inventory(directory, {"hooks1": ADDRESS}, ssh_key, group_vars)
 

@@ -49,6 +49,7 @@ def inventory(tmp_path_factory, server, ssh_key):
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}}}},
         "berth_deploy_timeout": 8,
         "berth_drain_timeout": 5,
+        "berth_host_bootstrap": False,  # the test-bed server already has Docker
     }
     return write_server_inventory(tmp_path_factory.mktemp("maint-inventory"), {"maint1": ADDRESS}, ssh_key, group_vars)
 

@@ -39,6 +39,7 @@ def inventory(tmp_path_factory, server, ssh_key):
     (directory / "group_vars").mkdir()
     (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
         "berth_service": "ops",
+        "berth_host_bootstrap": False,  # the test-bed server already has Docker
         "berth_image": APP_IMAGE,
         "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
         "berth_proxy": {"image": TRAEFIK_IMAGE},

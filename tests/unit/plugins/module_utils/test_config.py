@@ -88,6 +88,7 @@ def test_role_env_merges_over_common_env():
     ({"berth_roles": {"web": {"options": {"cpu": 1}}}}, "berth_roles.web.options.cpu: is not a known option"),
     ({"berth_roles": {"web": {"options": {"labels": {"berth.version": "x"}}}}}, "reserved label prefix"),
     ({"berth_volumes": ["data"]}, "berth_volumes[0]: 'data' is not SOURCE:/container/path"),
+    ({"berth_volumes": ["data:/a", "data:/b"]}, "berth_volumes[1]: 'data:/b': data is already mounted at /a"),
     ({"berth_drain_timeout": "soon"}, "berth_drain_timeout: 'soon' is not seconds"),
     ({"berth_retain_containers": 0}, "berth_retain_containers: 0 is not a count of containers (1-100)"),
     ({"berth_registry": {"server": "ghcr.io", "username": "me"}}, "username and password go together"),

@@ -32,6 +32,22 @@ def test_env_file_holds_everything_sorted():
     assert _container.env_file_content(spec) == "A=true\nB=1\nSECRET_KEY_BASE=s3cret\n"
 
 
+def test_volumes_keep_their_container_path_whatever_it_ends_with():
+    spec = _container.build_spec(params(volumes=["/srv/app/tmp:/app/tmp/dir", "cache:/var/cache/or:ro"]))
+    assert _container.create_kwargs(spec, "hash")["volumes"] == {
+        "/srv/app/tmp": {"bind": "/app/tmp/dir", "mode": "rw"}, "cache": {"bind": "/var/cache/or", "mode": "ro"}}
+
+
+@pytest.mark.parametrize("volumes, message", [
+    (["data"], "'data' is not SOURCE:/container/path"),
+    (["data:/a:rx"], "'data:/a:rx' is not SOURCE"),
+    (["data:/a", "data:/b"], "data is mounted twice"),
+])
+def test_bad_volumes_are_refused(volumes, message):
+    with pytest.raises(_container.SpecError, match=message):
+        _container.build_spec(params(volumes=volumes))
+
+
 def test_newlines_in_env_are_refused():
     with pytest.raises(_container.SpecError, match="SECRET_KEY_BASE holds a newline"):
         _container.build_spec(params(secret_env={"SECRET_KEY_BASE": "a\nb"}))
