@@ -21,7 +21,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "berth_results"
     CALLBACK_NEEDS_ENABLED = True
 
-    def _write(self, result, status: str) -> None:
+    def _write(self, result, status: str, item: bool = False) -> None:
         path = os.environ.get("BERTH_RESULTS_FILE")
         if not path:
             return
@@ -30,6 +30,7 @@ class CallbackModule(CallbackBase):
             "task": result._task.get_name(),
             "action": result._task.action,
             "status": status,
+            "item": item,
             "result": self._clean(result._result),
         }
         with open(path, "a", encoding="utf-8") as stream:
@@ -51,7 +52,7 @@ class CallbackModule(CallbackBase):
         self._write(result, "unreachable")
 
     def v2_runner_item_on_ok(self, result):
-        self._write(result, "ok")
+        self._write(result, "ok", item=True)
 
     def v2_runner_item_on_failed(self, result):
-        self._write(result, "failed")
+        self._write(result, "failed", item=True)
