@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.berth.deploy.plugins.module_utils import _docker, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._options import (RUN_OPTIONS, OptionError, normalize_options, parse_publish,
-                                                                     parse_volume)
+                                                                            parse_volume)
 
 
 class SpecError(ValueError):
