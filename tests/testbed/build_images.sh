@@ -3,9 +3,12 @@
 # sshd + docker, Debian bookworm) in the local engine only. app v1 and v2 also go to the registry that
 # requires a login, as 127.0.0.1:5001/berth-test/private (not kept in the local engine).
 # server-bare: the server without Docker, a fresh machine for the host role (a ~10 s layer on server).
-# Usage: tests/testbed/build_images.sh [app] [traefik] [server] [server-bare]   (default: all four)
+# postgres, redis, rails: Debian's postgresql-15, redis-server 7.0 and a Rails 6.1 app (v1, v2) with the
+# contract of the official postgres/redis images, on a slim Debian (berth-test/debian, no systemd, local only).
+# Usage: tests/testbed/build_images.sh [app] [traefik] [server] [server-bare] [postgres] [redis] [rails]
+#        (default: all seven)
 # An image is skipped when it exists with the same recipe; BERTH_TESTBED_REBUILD=1 rebuilds anyway.
-# The server root filesystem stays cached in /var/cache/berth-testbed (delete it to re-run debootstrap).
+# The root filesystems (server, slim) stay cached in /var/cache/berth-testbed (delete to re-run debootstrap).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # Two test sessions building at once would race on the same tags and cache files.
@@ -22,6 +25,14 @@ SERVER_IMAGE=berth-test/server:bookworm
 SERVER_BARE_IMAGE=berth-test/server-bare:bookworm
 SERVER_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,python3,python3-docker,docker.io,iproute2,iptables,ca-certificates,curl,procps,sudo
 DEBIAN_MIRROR=${BERTH_TESTBED_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_IMAGE=berth-test/debian:bookworm
+DEBIAN_PACKAGES=ca-certificates
+POSTGRES_REPO=$REGISTRY/berth-test/postgres
+POSTGRES_TAGS=(15 15-b)  # same content; 15-b has another label (berth.testbed.variant), an "upgrade" target
+REDIS_IMAGE=$REGISTRY/berth-test/redis:7
+RAILS_REPO=$REGISTRY/berth-test/rails
+RAILS_TAGS=(v1 v2)
+RAILS_PACKAGES="ruby-rails puma ruby-pg ruby-redis"
 RECIPE_LABEL=berth.testbed.recipe
 
 WORK=$(mktemp -d /tmp/berth-build.XXXXXX)
@@ -199,8 +210,172 @@ build_server_bare() {
   say "$t" "bare server image $SERVER_BARE_IMAGE built"
 }
 
+# tree_digest DIR...: paths (relative to TESTBED_DIR) and contents of the files under DIR, for a recipe
+tree_digest() {
+  (cd "$TESTBED_DIR" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+
+# recipe_label IMAGE: the recipe IMAGE was built with (nothing when it does not exist)
+recipe_label() {
+  docker image inspect -f "{{index .Config.Labels \"$RECIPE_LABEL\"}}" "$1" 2>/dev/null || true
+}
+
+# drop_replaced OLD_ID... -- IMAGE...: remove the old image IDs that none of IMAGE now is
+# (a cached rebuild gives the same ID), unless a container still uses them
+drop_replaced() {
+  local old=() id
+  while [ "$1" != -- ]; do old+=("$1"); shift; done
+  shift
+  local new=" $(docker image inspect -f '{{.Id}}' "$@" 2>/dev/null | tr '\n' ' ') "
+  for id in "${old[@]}"; do
+    [[ "$new" == *" $id "* ]] || docker rmi "$id" >/dev/null 2>&1 || true
+  done
+}
+
+# The slim Debian tree: apt sources (main, updates, security) with empty lists, no docs/man pages/
+# translations (dpkg leaves them out of later installs too), no recommends, and no service starts
+# from package scripts (there is no init in these containers).
+debian_slim_setup() {
+  local root=$1
+  printf '%s\n' "deb $DEBIAN_MIRROR bookworm main" "deb $DEBIAN_MIRROR bookworm-updates main" \
+    "deb ${DEBIAN_MIRROR%/debian}/debian-security bookworm-security main" >"$root/etc/apt/sources.list"
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+    'path-exclude /usr/share/lintian/*' >"$root/etc/dpkg/dpkg.cfg.d/berth-slim"
+  printf '%s\n' 'APT::Install-Recommends "false";' 'APT::Install-Suggests "false";' \
+    'Acquire::Languages "none";' 'Dir::Cache::pkgcache "";' 'Dir::Cache::srcpkgcache "";' \
+    >"$root/etc/apt/apt.conf.d/90berth-slim"
+  printf '%s\n' '#!/bin/sh' 'exit 101' >"$root/usr/sbin/policy-rc.d"
+  chmod 0755 "$root/usr/sbin/policy-rc.d"
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+  rm -rf "$root"/usr/share/{man,info,locale,lintian}/* "$root"/var/lib/apt/lists/* \
+    "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/log/*.log \
+    "$root"/var/log/apt/* "$root/etc/hostname" "$root/etc/resolv.conf"
+}
+
+# berth-test/debian:bookworm, the base of postgres, redis and rails: a minbase debootstrap without
+# systemd, cached as a tarball like the server's root filesystem. Local only (not pushed).
+build_debian() {
+  [ "${debian_checked:-0}" = 0 ] || return 0
+  debian_checked=1
+  local t=$(now_us) key rootfs root=$WORK/debian-root old
+  key=$( { echo "$DEBIAN_PACKAGES $DEBIAN_MIRROR"; declare -f debian_slim_setup; } | recipe_of)
+  rootfs=$CACHE_DIR/bookworm-slim-rootfs-$key.tar
+  if up_to_date "$DEBIAN_IMAGE" "$key"; then
+    say "$t" "debian image up to date"
+    return
+  fi
+  if [ ! -f "$rootfs" ]; then
+    mkdir -p "$CACHE_DIR"
+    quiet debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" bookworm "$root" "$DEBIAN_MIRROR"
+    debian_slim_setup "$root"
+    tar --numeric-owner -C "$root" -cf "$rootfs.tmp" .
+    mv "$rootfs.tmp" "$rootfs"
+    rm -rf "$root"
+    say "$t" "debootstrap bookworm (slim), cached as $rootfs"
+    t=$(now_us)
+  fi
+  old=$(docker image inspect -f '{{.Id}}' "$DEBIAN_IMAGE" 2>/dev/null || true)
+  quiet docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["bash"]' -c "LABEL $RECIPE_LABEL=$key" \
+    "$rootfs" "$DEBIAN_IMAGE"
+  # The images built on the old one keep it while they exist.
+  [ -z "$old" ] || drop_replaced "$old" -- "$DEBIAN_IMAGE"
+  say "$t" "imported $rootfs as $DEBIAN_IMAGE"
+}
+
+# postgres:15 and postgres:15-b from postgres/Dockerfile (docker-entrypoint.sh: the official image's contract).
+build_postgres() {
+  local t recipe tag variant old fresh=1
+  build_debian
+  t=$(now_us)
+  recipe=$( { recipe_label "$DEBIAN_IMAGE"; tree_digest postgres; declare -f build_postgres; } | recipe_of)
+  for tag in "${POSTGRES_TAGS[@]}"; do
+    up_to_date "$POSTGRES_REPO:$tag" "$recipe" pushed || fresh=0
+  done
+  if [ $fresh = 1 ]; then
+    say "$t" "postgres:${POSTGRES_TAGS[*]} up to date"
+    return
+  fi
+  old=$(docker image inspect -f '{{.Id}}' "${POSTGRES_TAGS[@]/#/$POSTGRES_REPO:}" 2>/dev/null || true)
+  for tag in "${POSTGRES_TAGS[@]}"; do
+    variant=${tag#*-}
+    [ "$variant" != "$tag" ] || variant=a
+    # The second build is all cache hits but its last label: the same layers, another image ID.
+    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$DEBIAN_IMAGE" \
+      --label "$RECIPE_LABEL=$recipe" --label "berth.testbed.variant=$variant" \
+      -t "$POSTGRES_REPO:$tag" "$TESTBED_DIR/postgres"
+    quiet docker push "$POSTGRES_REPO:$tag"
+  done
+  # shellcheck disable=SC2086  # one ID a word
+  [ -z "$old" ] || drop_replaced $old -- "${POSTGRES_TAGS[@]/#/$POSTGRES_REPO:}"
+  say "$t" "postgres:${POSTGRES_TAGS[*]} built and pushed"
+}
+
+# redis:7 from redis/Dockerfile (docker-entrypoint.sh: the official image's contract).
+build_redis() {
+  local t recipe old
+  build_debian
+  t=$(now_us)
+  recipe=$( { recipe_label "$DEBIAN_IMAGE"; tree_digest redis; declare -f build_redis; } | recipe_of)
+  if up_to_date "$REDIS_IMAGE" "$recipe" pushed; then
+    say "$t" "redis:7 up to date"
+    return
+  fi
+  old=$(docker image inspect -f '{{.Id}}' "$REDIS_IMAGE" 2>/dev/null || true)
+  quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$DEBIAN_IMAGE" \
+    --label "$RECIPE_LABEL=$recipe" -t "$REDIS_IMAGE" "$TESTBED_DIR/redis"
+  quiet docker push "$REDIS_IMAGE"
+  [ -z "$old" ] || drop_replaced "$old" -- "$REDIS_IMAGE"
+  say "$t" "redis:7 built and pushed"
+}
+
+# rails:v1 and rails:v2: the Debian gems in a local base image (rails/base.Dockerfile, the slow part),
+# then the app: rails/app is v1, v2 is rails/app with rails/v2 copied over it.
+build_rails() {
+  local t key base recipe tag ctx old stale=()
+  build_debian
+  t=$(now_us)
+  key=$( { recipe_label "$DEBIAN_IMAGE"; echo "$RAILS_PACKAGES"; tree_digest rails/base.Dockerfile; } | recipe_of)
+  base=berth-test/rails-base:$key
+  recipe=$( { echo "$key"; tree_digest rails; declare -f build_rails; } | recipe_of)
+  for tag in "${RAILS_TAGS[@]}"; do
+    if up_to_date "$RAILS_REPO:$tag" "$recipe" pushed; then
+      say "$t" "rails:$tag up to date"
+    else
+      stale+=("$tag")
+    fi
+  done
+  [ ${#stale[@]} -gt 0 ] || return 0
+  t=$(now_us)
+  if [ "${BERTH_TESTBED_REBUILD:-0}" = 1 ] || ! docker image inspect "$base" >/dev/null 2>&1; then
+    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$DEBIAN_IMAGE" \
+      --build-arg "PACKAGES=$RAILS_PACKAGES" -t "$base" - <"$TESTBED_DIR/rails/base.Dockerfile"
+    say "$t" "rails base image $base built"
+  fi
+  for tag in "${stale[@]}"; do
+    t=$(now_us)
+    ctx=$WORK/rails-$tag
+    mkdir -p "$ctx"
+    cp -a "$TESTBED_DIR/rails/app" "$ctx/app"
+    [ "$tag" = v1 ] || cp -a "$TESTBED_DIR/rails/$tag/." "$ctx/app/"
+    echo "$tag" >"$ctx/app/VERSION"
+    cp "$TESTBED_DIR/rails/Dockerfile" "$ctx/"
+    old=$(docker image inspect -f '{{.Id}}' "$RAILS_REPO:$tag" 2>/dev/null || true)
+    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" \
+      --label "org.opencontainers.image.version=$tag" --label "$RECIPE_LABEL=$recipe" \
+      -t "$RAILS_REPO:$tag" "$ctx"
+    quiet docker push "$RAILS_REPO:$tag"
+    [ -z "$old" ] || drop_replaced "$old" -- "$RAILS_REPO:$tag"
+    say "$t" "rails:$tag built and pushed"
+  done
+  # Base images of older recipes (~0.2 GB each) go, unless an image or container still uses them.
+  for old in $(docker images --format '{{.Repository}}:{{.Tag}}' berth-test/rails-base); do
+    [ "$old" = "$base" ] || docker rmi "$old" >/dev/null 2>&1 || true
+  done
+}
+
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(app traefik server server-bare)
+[ ${#what[@]} -gt 0 ] || what=(app traefik server server-bare postgres redis rails)
 "$TESTBED_DIR/engine.sh"
 for w in "${what[@]}"; do
   case "$w" in
@@ -208,6 +383,9 @@ for w in "${what[@]}"; do
     traefik) build_traefik ;;
     server) build_server; server_checked=1 ;;
     server-bare) build_server_bare ;;
-    *) die "unknown image '$w' (app, traefik, server, server-bare)" ;;
+    postgres) build_postgres ;;
+    redis) build_redis ;;
+    rails) build_rails ;;
+    *) die "unknown image '$w' (app, traefik, server, server-bare, postgres, redis, rails)" ;;
   esac
 done
