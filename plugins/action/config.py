@@ -30,12 +30,15 @@ class ActionModule(ActionBase):
                               groups=task_vars.get("groups", {}), performer=self._performer(task_vars),
                               inventory_dir=task_vars.get("inventory_dir") or "",
                               inventory_sources=task_vars.get("ansible_inventory_sources") or (),
-                              play_hosts=task_vars.get("ansible_play_hosts_all"))
+                              play_hosts=task_vars.get("ansible_play_hosts_all"),
+                              host=task_vars.get("inventory_hostname", ""))
         except ConfigError as exc:
             result.update(failed=True, msg=str(exc), problems=exc.problems)
             return result
         plan["started_at"] = round(time.time(), 3)  # BERTH_RUNTIME of the post_deploy and on_failure hooks
         result.update(changed=False, ansible_facts={"berth_plan": plan}, msg=self._summary(plan))
+        if plan["warnings"]:
+            result["warnings"] = plan["warnings"]
         return result
 
     @staticmethod

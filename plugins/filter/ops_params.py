@@ -12,7 +12,7 @@ from ansible_collections.berth.deploy.plugins.module_utils import _ops
 
 DOCUMENTATION = r"""
 name: ops_params
-short_description: Check the parameters of app_exec.yml, logs.yml or remove.yml and apply their defaults
+short_description: Check the parameters of app_exec.yml, logs.yml, remove.yml or accessory.yml and apply their defaults
 version_added: 0.1.0
 description:
   - Takes the parameters given to an ops playbook (a mapping; V(null) or an empty string means not
@@ -30,7 +30,7 @@ options:
   kind:
     description: Which playbook's parameters.
     type: str
-    choices: [exec, logs, remove]
+    choices: [exec, logs, remove, accessory]
     required: true
   plan:
     description: The host's C(berth_plan) (from M(berth.deploy.config)).
@@ -50,7 +50,8 @@ _value:
     The settings with defaults applied and C(problems) (a list of strings, empty when all is well).
     exec - C(cmd), C(role), C(mode), C(hosts), C(version), C(timeout), C(keep_failed);
     logs - C(role), C(lines), C(since), C(grep), C(version), C(timestamps);
-    remove - C(confirm), C(proxy).
+    remove - C(confirm), C(proxy);
+    accessory - C(accessory), C(action), C(names) (the accessories to act on).
   type: dict
 """
 
@@ -64,7 +65,9 @@ def ops_params(given: t.Mapping[str, t.Any], kind: str, plan: t.Mapping[str, t.A
         return _ops.logs_settings(given, plan, time.time())
     if kind == "remove":
         return _ops.remove_settings(given, plan)
-    raise AnsibleFilterError(f"ops_params: unknown kind {kind!r} (exec, logs or remove)")
+    if kind == "accessory":
+        return _ops.accessory_settings(given, plan)
+    raise AnsibleFilterError(f"ops_params: unknown kind {kind!r} (exec, logs, remove or accessory)")
 
 
 class FilterModule:

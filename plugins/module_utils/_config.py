@@ -14,10 +14,12 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import OptionError, normalize_options, parse_volume
+from ansible_collections.berth.deploy.plugins.module_utils._rails import rails_plan
 
 MODES = ("setup", "deploy")
 
@@ -43,6 +45,11 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_hooks": {},
     "berth_state_dir": "/etc/berth",
     "berth_maintenance": {},
+    "berth_rails": {},
+    "berth_migrate": {},
+    "berth_postgres": {},
+    "berth_redis": {},
+    "berth_accessories": {},
     # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
@@ -87,6 +94,8 @@ REGISTRY_KEYS = ("server", "username", "password")
 ENV_KEYS = ("clear", "secret")
 LOGGING_KEYS = ("driver", "options")
 BOOT_KEYS = ("limit", "wait")
+MIGRATE_KEYS = ("cmd", "when", "role", "timeout")
+MIGRATE_WHEN = ("before_switch",)
 PERCENT_PATTERN = re.compile(r"^([1-9][0-9]?|100)%$")
 
 IMAGE_PATTERN = re.compile(
@@ -111,9 +120,13 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str] | None = None) -> dict[str, t.Any]:
         """A mapping (None reads as empty); keys outside ``allowed`` are problems (``None``: any key)."""
@@ -367,6 +380,35 @@ def _logging(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
 
 
+def _migrate(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
+             groups: t.Mapping[str, t.Sequence[str]], play_hosts: t.Sequence[str] | None) -> dict[str, t.Any]:
+    """``berth_migrate``: one command, once per deploy, in a one-off container of the new version."""
+    migrate = check.mapping("berth_migrate", value, MIGRATE_KEYS)
+    plan: dict[str, t.Any] = {"cmd": None, "when": "before_switch", "role": None, "timeout": 3600, "host": None}
+    if not migrate:
+        return plan
+    cmd = migrate.get("cmd")
+    if not (isinstance(cmd, str) and cmd.strip()) and not (
+            isinstance(cmd, list) and cmd and all(isinstance(arg, str) and arg for arg in cmd)):
+        check.problem("berth_migrate.cmd", f"{_show(cmd)} is not a command (a string or a list of strings), "
+                                           "e.g. bin/rails db:migrate")
+        cmd = None
+    when = migrate.get("when", "before_switch")
+    if when not in MIGRATE_WHEN:
+        check.problem("berth_migrate.when", f"{_show(when)} is not one of {', '.join(MIGRATE_WHEN)}")
+    web_roles = [name for name, role in roles.items() if role["proxy"]]
+    role = migrate.get("role") or (web_roles or list(roles) or [None])[0]
+    if role not in roles:
+        check.problem("berth_migrate.role", f"{_show(role)} is not a role of berth_roles ({', '.join(roles)})")
+    hosts = [host for host in groups.get(role, []) if play_hosts is None or host in play_hosts]
+    if groups and cmd and role in roles and not hosts:
+        check.problem("berth_migrate.role", f"no host of role {role} (inventory group {role}) is in this run "
+                                            "to run the migration on; check the inventory and --limit")
+    return {**plan, "cmd": cmd, "when": when, "role": role if role in roles else None,
+            "timeout": check.integer("berth_migrate.timeout", migrate.get("timeout", 3600), 1, 86400, "seconds"),
+            "host": hosts[0] if hosts else None}
+
+
 def _boot(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     """Rolling batches: ``limit`` hosts (a count or a percentage) at a time, ``wait`` seconds between batches."""
     boot = check.mapping("berth_boot", value, BOOT_KEYS)
@@ -386,8 +428,8 @@ def unknown_variables(names: t.Iterable[str]) -> list[str]:
 def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                group_names: t.Sequence[str] = (), groups: t.Mapping[str, t.Sequence[str]] | None = None,
                performer: str = "", inventory_dir: str = "", inventory_sources: t.Sequence[str] = (),
-               play_hosts: t.Sequence[str] | None = None) -> dict[str, t.Any]:
-    """Validate the ``berth_*`` variables of one host and return its normalized plan.
+               play_hosts: t.Sequence[str] | None = None, host: str = "") -> dict[str, t.Any]:
+    """Validate the ``berth_*`` variables of one host (``host``, its inventory name) and return its plan.
 
     ``inventory_dir`` resolves relative hook paths, ``inventory_sources`` (the ``-i`` sources) tell
     hooks that Ansible would read as inventory; ``play_hosts`` (the hosts the run targets, after
@@ -454,6 +496,16 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["message"] = check.string("berth_message", raw["berth_message"])
     role_hosts = [host for name in roles for host in (groups or {}).get(name, [])]
     plan["hosts"] = [host for host in dict.fromkeys(role_hosts) if play_hosts is None or host in play_hosts]
+    plan["migrate"] = _migrate(check, raw["berth_migrate"], roles, groups or {}, play_hosts)
+    plan["accessories"] = accessories_plan(check, raw, Context(
+        service=service, destination=destination, state_dir=state_dir, role_names=list(roles), groups=groups or {},
+        primary_host=role_hosts[0] if role_hosts else None, inventory_dir=inventory_dir,
+        env_reader=lambda path, value: _env(check, path, value)))
+    plan["host_accessories"] = [name for name, accessory in plan["accessories"].items() if host in accessory["hosts"]]
+    postgres = [accessory["postgres"] for accessory in plan["accessories"].values() if accessory["kind"] == "postgres"]
+    plan["rails"] = rails_plan(check, raw["berth_rails"], roles, groups or {}, plan["boot"]["limit"],
+                               postgres[0]["max_connections"] if postgres else None)
+    plan["warnings"] = check.warnings
     plan["hooks"] = normalize_hooks(check, raw["berth_hooks"], inventory_dir, inventory_sources)
     plan["audit_log"] = f"/var/log/berth/{_naming.role_prefix(service, 'deploys', destination)}.log"
     plan["lock"] = {

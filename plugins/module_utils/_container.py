@@ -70,8 +70,10 @@ def build_spec(params: t.Mapping[str, t.Any]) -> ContainerSpec:
         if "\n" in value or "\x00" in value:
             raise SpecError(f"environment variable {key} holds a newline or NUL byte (not allowed in env files)")
     labels = dict(options.pop("labels", {}))
-    service, role = params.get("service"), params.get("role")
-    if service and role:
+    service, role, accessory = params.get("service"), params.get("role"), params.get("accessory")
+    if service and accessory:
+        labels.update(_naming.accessory_labels(service, accessory, params.get("destination") or ""))
+    elif service and role:
         labels.update(_naming.labels(service, role, params.get("version") or "", params.get("destination") or ""))
     return ContainerSpec(
         name=container_name(params),
@@ -116,9 +118,11 @@ def volume_binds(volumes: list[str]) -> dict[str, dict[str, str]]:
 def container_name(params: t.Mapping[str, t.Any]) -> str:
     if params.get("name"):
         return params["name"]
+    if params.get("service") and params.get("accessory"):
+        return _naming.role_prefix(params["service"], params["accessory"], params.get("destination") or "")
     missing = [key for key in ("service", "role", "version") if not params.get(key)]
     if missing:
-        raise SpecError(f"set name, or service, role and version (missing: {', '.join(missing)})")
+        raise SpecError(f"set name, or service and accessory, or service, role and version (missing: {', '.join(missing)})")
     return _naming.container_name(params["service"], params["role"], params["version"], params.get("destination") or "")
 
 

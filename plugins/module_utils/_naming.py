@@ -9,6 +9,10 @@ Labels are authoritative; names are for humans and for Docker DNS.
 A one-off container (``app_exec``) is named ``<service>-<role>[-<destination>]-exec-<stamp>`` and
 carries ``berth.exec-role`` instead of ``berth.role``: it belongs to the service (so removing the
 service removes it) but never counts as one of the role's versions.
+
+An accessory (a database, a cache: one long-lived container, no versions) is named
+``<service>-<accessory>[-<destination>]`` and carries ``berth.accessory`` and ``berth.accessory-of``
+(the service) instead of ``berth.service``: app operations (prune, remove, status) never touch it.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ DESTINATION_LABEL = "berth.destination"
 VERSION_LABEL = "berth.version"
 SPEC_HASH_LABEL = "berth.spec-hash"
 EXEC_ROLE_LABEL = "berth.exec-role"
+ACCESSORY_LABEL = "berth.accessory"
+ACCESSORY_OF_LABEL = "berth.accessory-of"
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -73,6 +79,11 @@ def exec_labels(service: str, role: str, version: str, destination: str = "") ->
         DESTINATION_LABEL: destination,
         VERSION_LABEL: version,
     }
+
+
+def accessory_labels(service: str, accessory: str, destination: str = "") -> dict[str, str]:
+    """Labels of an accessory container: its name and its service, but no ``berth.service``."""
+    return {ACCESSORY_LABEL: accessory, ACCESSORY_OF_LABEL: service, DESTINATION_LABEL: destination}
 
 
 def service_filter(service: str, destination: str = "") -> list[str]:

@@ -180,3 +180,22 @@ def remove_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -
     elif str(confirm) != expected:
         params.problem("remove_confirm", f"{_show(confirm)} is not {expected!r}: {what}")
     return {"confirm": expected, "proxy": params.flag("remove_proxy"), "problems": params.problems}
+
+
+ACCESSORY_ACTIONS = ("boot", "reboot", "upgrade", "stop", "remove")
+
+
+def accessory_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """accessory.yml: ``accessory`` (a name or ``all``), ``accessory_action``; ``names`` are the ones to act on."""
+    params = _Params(given)
+    known = list(plan.get("accessories") or {})
+    action = params.choice("accessory_action", ACCESSORY_ACTIONS, "")
+    if params.value("accessory_action") is None:
+        params.problem("accessory_action", f"is required ({' or '.join(ACCESSORY_ACTIONS)})")
+    name = str(params.value("accessory") or "all")
+    if not known:
+        params.problem("accessory", "there are no accessories: set berth_accessories, berth_postgres or berth_redis")
+    elif name != "all" and name not in known:
+        params.problem("accessory", f"{_show(name)} is not an accessory ({', '.join(known)} or all)")
+    names = known if name == "all" else [name] if name in known else []
+    return {"accessory": name, "action": action, "names": names, "problems": params.problems}

@@ -112,6 +112,46 @@ def parse_volume(value: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else "rw"
 
 
+HEALTHCHECK_KEYS = ("cmd", "interval", "timeout", "retries", "start_period")
+NANOSECONDS = 1_000_000_000
+
+
+def _seconds(value: t.Any, what: str) -> int:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"has {what} {value!r}, not a number of seconds") from None
+    if isinstance(value, bool) or not 0.001 <= seconds <= 86400:
+        raise OptionError(f"has {what} {value!r}, not a number of seconds (0.001-86400)")
+    return int(seconds * NANOSECONDS)
+
+
+def _healthcheck(value: t.Any) -> dict[str, t.Any]:
+    """Docker's HEALTHCHECK: ``{cmd, interval, timeout, retries, start_period}`` (seconds) -> the engine's form."""
+    if not isinstance(value, dict) or not value.get("cmd"):
+        raise OptionError("is not a mapping with cmd (e.g. {cmd: pg_isready, interval: 2})")
+    unknown = sorted(set(value) - set(HEALTHCHECK_KEYS))
+    if unknown:
+        raise OptionError(f"has unknown keys {', '.join(unknown)} (allowed: {', '.join(HEALTHCHECK_KEYS)})")
+    cmd = value["cmd"]
+    if isinstance(cmd, str):
+        test = ["CMD-SHELL", cmd]
+    elif isinstance(cmd, list) and cmd and all(isinstance(arg, str) and arg for arg in cmd):
+        test = ["CMD", *cmd]
+    else:
+        raise OptionError("has a cmd that is not a command (a string run by /bin/sh, or a list)")
+    retries = value.get("retries", 3)
+    if isinstance(retries, bool) or not str(retries).isdigit() or not 1 <= int(retries) <= 1000:
+        raise OptionError(f"has retries {retries!r}, not a whole number (1-1000)")
+    return {
+        "test": test,
+        "interval": _seconds(value.get("interval", 2), "interval"),
+        "timeout": _seconds(value.get("timeout", 5), "timeout"),
+        "retries": int(retries),
+        "start_period": _seconds(value["start_period"], "start_period") if value.get("start_period") else 0,
+    }
+
+
 def _publish(value: t.Any) -> list[str]:
     entries = _string_list(value)
     for entry in entries:
@@ -143,6 +183,7 @@ RUN_OPTIONS: dict[str, tuple[t.Callable[[t.Any], t.Any], str]] = {
     "labels": (_labels, "labels"),
     "ulimits": (_ulimits, "ulimits"),
     "publish": (_publish, "ports"),
+    "healthcheck": (_healthcheck, "healthcheck"),
 }
 
 

@@ -20,6 +20,9 @@ description:
     running container of the same O(service)/O(role)/O(destination) is stopped gracefully (SIGTERM,
     then SIGKILL after O(stop_timeout)).
   - O(retain) removes stopped containers of the role beyond the newest O(retain).
+  - An accessory (O(service) and O(accessory), a database or a cache) is one container named
+    C(<service>-<accessory>[-<destination>]) with the labels C(berth.accessory) and C(berth.accessory-of);
+    use O(replace=stop_first) for it, so two containers never share its data.
   - Secrets go to O(env_file) (mode 0600) and into the container's environment, never into labels or
     the module's output.
 author:
@@ -42,6 +45,29 @@ options:
     description: Optional destination (C(staging), C(production), ...).
     type: str
     default: ""
+  accessory:
+    description:
+      - The accessory's name (C(db), C(redis), ...); with O(service) it names the container
+        C(<service>-<accessory>[-<destination>]) and labels it as an accessory of O(service).
+      - Mutually exclusive with O(role).
+    type: str
+  replace:
+    description:
+      - How a container whose specification changed is replaced.
+      - V(beside) boots the new container beside the serving one (renamed C(<name>-replaced-<id>)),
+        so the proxy can switch without downtime (app roles).
+      - V(stop_first) stops the old container gracefully and removes it before the new one starts
+        (accessories, since two databases must never run on one data directory). Volumes are kept.
+    type: str
+    choices: [beside, stop_first]
+    default: beside
+  restart:
+    description:
+      - With O(state=started), restart the container (graceful stop, then start) even when its
+        specification is unchanged, e.g. after a configuration file it mounts changed.
+      - A container that is created or started by this run is not restarted again.
+    type: bool
+    default: false
   version:
     description: The version being run (the image tag); written to the C(berth.version) label.
     type: str
@@ -87,8 +113,10 @@ options:
       - Run options, as in C(berth_roles.<role>.options)
         (memory, memory_reservation, memory_swap, shm_size, cpus, cpu_shares, pids_limit, user, workdir,
         hostname, stop_signal, init, read_only, cap_add, cap_drop, security_opt, extra_hosts, tmpfs,
-        sysctls, labels, ulimits, publish).
+        sysctls, labels, ulimits, publish, healthcheck).
       - Entries of the C(publish) option are C([address:][host_port:]container_port[/tcp|udp]).
+      - C(healthcheck) is Docker's HEALTHCHECK as C({cmd, interval, timeout, retries, start_period})
+        (seconds; a string C(cmd) runs in C(/bin/sh), a list runs as is).
     type: dict
     default: {}
   log_driver:
@@ -125,6 +153,19 @@ EXAMPLES = r"""
     env_file: /etc/berth/myapp/env/myapp-web.env
     network: berth
     options: {memory: 1g, cpus: 1}
+
+- name: Run Postgres as an accessory of myapp (stop the old container before a new one starts)
+  berth.deploy.container:
+    service: myapp
+    accessory: db
+    image: postgres:17
+    secret_env: {POSTGRES_PASSWORD: "{{ vault_db_password }}"}
+    volumes: ["myapp-db-data:/var/lib/postgresql/data"]
+    network: berth
+    options:
+      healthcheck: {cmd: "pg_isready -U postgres", interval: 2}
+    replace: stop_first
+    restart_policy: unless-stopped
 
 - name: Make v42 the only running version, keep 5 for rollback
   berth.deploy.container:
@@ -250,8 +291,15 @@ class ContainerRunner:
                 self.record(f"started {name}")
                 if not self.check_mode:
                     current.start()
+            elif self.params["restart"]:
+                self.record(f"restarted {name}")
+                if not self.check_mode:
+                    _container.stop(current, self.params["stop_timeout"])
+                    current.start()
             return current
-        if current is not None:
+        if current is not None and self.params["replace"] == "stop_first":
+            self.remove(current, stop_first=True)
+        elif current is not None:
             self.set_aside(current)
         self.record(f"created {name}")
         self.record(f"started {name}")
@@ -313,6 +361,9 @@ def main() -> None:
             name=dict(type="str"),
             service=dict(type="str"),
             role=dict(type="str"),
+            accessory=dict(type="str"),
+            replace=dict(type="str", default="beside", choices=["beside", "stop_first"]),
+            restart=dict(type="bool", default=False),
             destination=dict(type="str", default=""),
             version=dict(type="str"),
             image=dict(type="str"),
@@ -332,6 +383,7 @@ def main() -> None:
             retain=dict(type="int"),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
+        mutually_exclusive=[("role", "accessory")],
         supports_check_mode=True,
     )
     if (module.params["state"] == "active" or module.params["retain"]) and not (

@@ -20,6 +20,10 @@ TESTBED = REPO / "tests" / "testbed"
 REGISTRY = "172.17.0.1:5000"
 APP_IMAGE = f"{REGISTRY}/berth-test/app"
 TRAEFIK_IMAGE = f"{REGISTRY}/berth-test/traefik:3.7.15"
+# Built from Debian packages with the official images' contracts (tests/testbed/postgres, redis, rails).
+POSTGRES_IMAGE = f"{REGISTRY}/berth-test/postgres"
+REDIS_IMAGE = f"{REGISTRY}/berth-test/redis:7"
+RAILS_IMAGE = f"{REGISTRY}/berth-test/rails"
 
 
 def run_script(*args: str, timeout: float = 1800) -> str:
@@ -78,12 +82,25 @@ DAEMON_EXTRA = {"insecure-registries": [REGISTRY], "bip": "10.211.0.1/24",
                 "default-address-pools": [{"base": "10.212.0.0/16", "size": 24}]}
 
 
+def ssh_host(address: str, key: Path) -> dict[str, str]:
+    """Inventory variables of a test server reached over SSH as root on its loopback address."""
+    return {"ansible_host": address, "ansible_user": "root", "ansible_ssh_private_key_file": str(key),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+
+def throwaway_server(name: str, address: str, key: Path) -> t.Iterator[str]:
+    """A fresh server (systemd + sshd + its own dockerd) on ``address`` for one test module; removed after."""
+    run_script(str(TESTBED / "server.sh"), "down", name)
+    run_script(str(TESTBED / "server.sh"), "up", name, address)
+    run_script(str(TESTBED / "server.sh"), "authorize", name, f"{key}.pub")
+    yield name
+    run_script(str(TESTBED / "server.sh"), "down", name)
+
+
 def write_server_inventory(directory: Path, servers: dict[str, str], key: Path, group_vars: dict[str, t.Any]) -> Path:
     """An inventory of test servers (name -> loopback address) in group web, reached over SSH."""
-    hosts = {name: {"ansible_host": address, "ansible_user": "root", "ansible_ssh_private_key_file": str(key),
-                    "ansible_python_interpreter": "/usr/bin/python3",
-                    "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
-             for name, address in servers.items()}
+    hosts = {name: ssh_host(address, key) for name, address in servers.items()}
     (directory / "group_vars").mkdir(parents=True, exist_ok=True)
     (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": hosts}}}}))
     (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
@@ -100,12 +117,7 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(testbed: None, ssh_key: Path) -> t.Iterator[str]:
     """A fresh throwaway server (systemd + sshd + its own dockerd) on 127.0.0.11."""
-    name = "berth-srv1"
-    run_script(str(TESTBED / "server.sh"), "down", name)
-    run_script(str(TESTBED / "server.sh"), "up", name, SERVER_ADDRESS)
-    run_script(str(TESTBED / "server.sh"), "authorize", name, f"{ssh_key}.pub")
-    yield name
-    run_script(str(TESTBED / "server.sh"), "down", name)
+    yield from throwaway_server("berth-srv1", SERVER_ADDRESS, ssh_key)
 
 
 def on_server(server: str, *command: str) -> str:

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import APP_IMAGE, TESTBED, TRAEFIK_IMAGE, on_server, run_script, write_server_inventory
+from tests.integration.conftest import APP_IMAGE, TRAEFIK_IMAGE, on_server, throwaway_server, write_server_inventory
 from tests.support.ansible_run import REPO, run_playbook
 
 pytestmark = pytest.mark.slow
@@ -54,11 +54,7 @@ ALL_HOOKS = {"pre_deploy": ".hooks/record.py", "pre_app_boot": [".hooks/record.p
 
 @pytest.fixture(scope="module")
 def hooks_server(testbed, ssh_key):
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
-    run_script(str(TESTBED / "server.sh"), "up", SERVER, ADDRESS)
-    run_script(str(TESTBED / "server.sh"), "authorize", SERVER, f"{ssh_key}.pub")
-    yield SERVER
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
+    yield from throwaway_server(SERVER, ADDRESS, ssh_key)
 
 
 @pytest.fixture(scope="module")

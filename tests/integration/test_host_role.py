@@ -189,12 +189,15 @@ def test_prune_timer_keeps_rollback_containers(runs, bare_server):
     assert on_server(bare_server, "systemctl", "is-active", "berth-prune.timer").strip() == "active"
     assert "OnCalendar=daily" in on_server(bare_server, "cat", "/etc/systemd/system/berth-prune.timer")
     image = f"{APP_IMAGE}:v1"
-    on_server(bare_server, "docker", "create", "--name", "shop-web-v0", "--label", "berth.service=shop", image)
+    on_server(bare_server, "docker", "create", "--name", "shop-web-v0", "--label", "berth.service=shop",
+              "--label", "berth.destination=", image)
+    on_server(bare_server, "docker", "create", "--name", "shop-db", "--label", "berth.accessory=db",
+              "--label", "berth.destination=", image)
     on_server(bare_server, "docker", "create", "--name", "leftover", image)
     time.sleep(2.5)  # older than berth_host_prune_until (1s), which Docker may round down to whole seconds
     on_server(bare_server, "systemctl", "start", "berth-prune.service")
     names = on_server(bare_server, "docker", "ps", "-a", "--format", "{{.Names}}").split()
-    assert "shop-web-v0" in names and "leftover" not in names
+    assert "shop-web-v0" in names and "shop-db" in names and "leftover" not in names
 
 
 def test_role_defaults_are_the_config_defaults():

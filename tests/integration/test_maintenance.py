@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import APP_IMAGE, TESTBED, TRAEFIK_IMAGE, on_server, run_script, write_server_inventory
+from tests.integration.conftest import APP_IMAGE, TRAEFIK_IMAGE, on_server, throwaway_server, write_server_inventory
 from tests.integration.test_modules import assert_cycle
 from tests.support.ansible_run import REPO, PlaybookRun, run_module, run_playbook
 from tests.support.load import KeepAliveLoad
@@ -30,11 +30,7 @@ STATE_FILE = "/etc/berth/proxy/maintenance/shop-web.json"
 @pytest.fixture(scope="module")
 def server(testbed: None, ssh_key: Path) -> t.Iterator[str]:
     """This file's own throwaway server (systemd + sshd + dockerd) on 127.0.0.61."""
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
-    run_script(str(TESTBED / "server.sh"), "up", SERVER, ADDRESS)
-    run_script(str(TESTBED / "server.sh"), "authorize", SERVER, f"{ssh_key}.pub")
-    yield SERVER
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
+    yield from throwaway_server(SERVER, ADDRESS, ssh_key)
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,46 @@ def test_changed_spec_on_a_serving_version_boots_beside_it(engine, local_invento
     assert secret_changed["result"]["changed"] is True
 
 
+def accessory_args(unique, **extra):
+    args = {"service": unique, "accessory": "db", "image": f"{APP_IMAGE}:v2", "replace": "stop_first",
+            "secret_env": {"DB_PASSWORD": f"{unique}-secret-value"}, "volumes": [f"{unique}-data:/state"],
+            "options": {"healthcheck": {"cmd": "wget -q -O- http://127.0.0.1:3000/up", "interval": 0.5}},
+            "stop_timeout": 10}
+    args.update(extra)
+    return args
+
+
+def test_accessory_cycle_is_replaced_stop_first_and_restarts_on_request(engine, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    engine.images.pull(APP_IMAGE, tag="v2")
+    engine.images.pull(APP_IMAGE, tag="v3")
+    name = f"{unique}-db"
+    assert_cycle("berth.deploy.container", accessory_args(unique), local_inventory)
+    container = engine.containers.get(name)
+    assert container.labels["berth.accessory"] == "db" and container.labels["berth.accessory-of"] == unique
+    assert "berth.service" not in container.labels and container.labels["berth.destination"] == ""
+    assert container.attrs["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "wget -q -O- http://127.0.0.1:3000/up"]
+    assert container.attrs["Config"]["Healthcheck"]["Interval"] == 500_000_000
+    container.exec_run(["sh", "-c", "echo kept > /state/file"])
+    upgraded = run_module("berth.deploy.container", accessory_args(unique, image=f"{APP_IMAGE}:v3"), local_inventory)
+    assert upgraded["status"] == "ok", upgraded
+    assert upgraded["result"]["actions"] == [f"stopped {name}", f"removed {name}", f"created {name}", f"started {name}"]
+    assert [c.name for c in engine.containers.list(all=True, filters={"label": f"berth.accessory-of={unique}"})] == [name]
+    new = engine.containers.get(name)
+    assert new.exec_run(["cat", "/state/file"]).output == b"kept\n"  # same volume
+    started_at = new.attrs["State"]["StartedAt"]
+    restarted = run_module("berth.deploy.container", accessory_args(unique, image=f"{APP_IMAGE}:v3", restart=True),
+                           local_inventory)
+    assert restarted["result"]["actions"] == [f"restarted {name}"]
+    new.reload()
+    assert new.id == engine.containers.get(name).id and new.attrs["State"]["StartedAt"] != started_at
+    checked = run_module("berth.deploy.container", accessory_args(unique, image=f"{APP_IMAGE}:v3", restart=True),
+                         local_inventory, check=True)
+    assert checked["result"]["changed"] is True and checked["result"]["actions"] == [f"restarted {name}"]
+    new.remove(force=True)
+    engine.volumes.get(f"{unique}-data").remove()
+
+
 def test_active_stops_others_gracefully_and_retain_prunes(engine, local_inventory, unique, cleanup):
     cleanup.append(unique)
     for version in ("v1", "v2", "v3", "v4"):

@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from tests.integration.conftest import APP_IMAGE, TESTBED, TRAEFIK_IMAGE, on_server, run_script
+from tests.integration.conftest import APP_IMAGE, TRAEFIK_IMAGE, on_server, ssh_host, throwaway_server
 from tests.support.ansible_run import REPO, run_playbook, run_tasks
 
 pytestmark = pytest.mark.slow
@@ -21,19 +21,13 @@ PLAYBOOKS = REPO / "playbooks"
 
 @pytest.fixture(scope="module")
 def server(testbed, ssh_key):
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
-    run_script(str(TESTBED / "server.sh"), "up", SERVER, ADDRESS)
-    run_script(str(TESTBED / "server.sh"), "authorize", SERVER, f"{ssh_key}.pub")
-    yield SERVER
-    run_script(str(TESTBED / "server.sh"), "down", SERVER)
+    yield from throwaway_server(SERVER, ADDRESS, ssh_key)
 
 
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory, server, ssh_key):
     directory = tmp_path_factory.mktemp("ops-inventory")
-    host = {"ansible_host": ADDRESS, "ansible_user": "root", "ansible_ssh_private_key_file": str(ssh_key),
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+    host = ssh_host(ADDRESS, ssh_key)
     (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"ops1": host}, "children": {
         "web": {"hosts": {"ops1": None}}, "job": {"hosts": {"ops1": None}}}}}))
     (directory / "group_vars").mkdir()
@@ -291,12 +285,38 @@ def test_deploy_again_after_remove(inventory):
     assert status == 200 and body.startswith("version=v2 ")
 
 
+MIGRATIONS = {"berth_volumes": ["/srv/ops-migrations:/migrations"]}
+
+
+def test_migration_runs_once_in_the_new_version_before_any_switch(inventory):
+    migrate = {"cmd": ["sh", "-c", 'test -n "$SECRET_KEY_BASE" && cat /app/version >> /migrations/log && echo migrated']}
+    run = playbook("deploy.yml", inventory, {**MIGRATIONS, "berth_migrate": migrate}, version="v3")
+    assert run.rc == 0, run.stdout
+    actions = [item["action"] for item in run.results]
+    assert actions.count("berth.deploy.app_exec") == 1
+    assert actions.index("berth.deploy.app_exec") < actions.index("berth.deploy.container")
+    assert on_server(SERVER, "cat", "/srv/ops-migrations/log").split() == ["v3"]
+    assert "exited with 0" in run.stdout and "migrated" in run.stdout
+    assert get()[1].startswith("version=v3 ") and one_offs() == {}
+
+
+def test_failed_migration_stops_the_deploy_with_the_old_version_serving(inventory):
+    migrate = {"cmd": "sh -c 'echo cannot migrate; exit 3'"}
+    run = playbook("deploy.yml", inventory, {**MIGRATIONS, "berth_migrate": migrate}, version="v4")
+    assert run.rc != 0
+    assert "The migration failed on ops1, so no host was switched" in run.stdout
+    assert "exited with 3" in run.stdout and "cannot migrate" in run.stdout
+    assert get()[1].startswith("version=v3 ")
+    assert not [name for name in containers() if name.endswith("-v4")] and one_offs() == {}
+    assert not exists("/etc/berth/locks/ops-deploy.lock")
+
+
 def test_remove_proxy_refuses_while_other_services_are_routed_then_removes_it(inventory):
     other = "/etc/berth/proxy/dynamic/other-web.yml"
     on_server(SERVER, "sh", "-c", f"echo '# another service' > {other}")
     refused = playbook("remove.yml", inventory, {"remove_confirm": "ops", "remove_proxy": True})
     assert refused.rc != 0 and "still routes other-web.yml" in refused.stdout
-    assert containers()["ops-web-v2"] == "running"
+    assert "running" in [state for name, state in containers().items() if name.startswith("ops-web-")]
     on_server(SERVER, "rm", other)
     run = playbook("remove.yml", inventory, {"remove_confirm": "ops", "remove_proxy": True})
     assert run.rc == 0, run.stdout

@@ -88,3 +88,14 @@ def test_remove_needs_the_service_name_and_the_destination():
         "confirm": "myapp-staging", "proxy": True, "problems": []}
     wrong = _ops.remove_settings({"remove_confirm": "myapp"}, staging)["problems"]
     assert wrong[0].startswith("remove_confirm: 'myapp' is not 'myapp-staging': ")
+
+
+def test_accessory_parameters_pick_names_and_need_an_action():
+    plan = {"accessories": {"db": {}, "redis": {}}}
+    settings = _ops.accessory_settings({"accessory_action": "reboot"}, plan)
+    assert settings == {"accessory": "all", "action": "reboot", "names": ["db", "redis"], "problems": []}
+    assert _ops.accessory_settings({"accessory_action": "upgrade", "accessory": "db"}, plan)["names"] == ["db"]
+    problems = _ops.accessory_settings({"accessory": "cache"}, plan)["problems"]
+    assert problems == ["accessory_action: is required (boot or reboot or upgrade or stop or remove)",
+                        "accessory: 'cache' is not an accessory (db, redis or all)"]
+    assert "there are no accessories" in _ops.accessory_settings({"accessory_action": "boot"}, {})["problems"][0]

@@ -1,0 +1,217 @@
+"""Accessories over SSH on a fresh server: Postgres, Redis and a generic one, their data through
+reboot, upgrade, a server restart and stop/remove/boot, and Postgres backup -> restore."""
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from tests.integration.conftest import APP_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE, TRAEFIK_IMAGE, on_server, ssh_host, throwaway_server
+from tests.support.ansible_run import REPO, run_playbook
+
+pytestmark = pytest.mark.slow
+SERVER = "berth-acc1"
+ADDRESS = "127.0.0.71"
+PG_PASSWORD = "pg-password-never-shown-4242"
+REDIS_PASSWORD = "redis-password-never-shown-4343"
+PLAYBOOKS = REPO / "playbooks"
+POSTGRES = {"image": f"{POSTGRES_IMAGE}:15", "password": PG_PASSWORD, "max_connections": 40,
+            "settings": {"shared_buffers": "32MB"}, "backup": {"schedule": "daily", "keep": 2}}
+REDIS = {"image": REDIS_IMAGE, "password": REDIS_PASSWORD, "maxmemory": "64mb", "maxmemory_policy": "allkeys-lru"}
+ECHO = {"image": f"{APP_IMAGE}:v1", "port": "18090:3000",
+        "files": [{"dest": "/app/extra.txt", "content": "hello {{ berth_service }}\n", "mode": "0640"}],
+        "directories": ["state:/state"],
+        "healthcheck": {"cmd": "wget -q -O- http://127.0.0.1:3000/up", "interval": 0.5}}
+
+
+@pytest.fixture(scope="module")
+def server(testbed, ssh_key):
+    yield from throwaway_server(SERVER, ADDRESS, ssh_key)
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory, server, ssh_key):
+    directory = tmp_path_factory.mktemp("acc-inventory")
+    host = ssh_host(ADDRESS, ssh_key)
+    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": {"acc1": host}}}}}))
+    (directory / "group_vars").mkdir()
+    (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "berth_service": "acc",
+        "berth_host_bootstrap": False,  # the test-bed server already has Docker
+        "berth_image": APP_IMAGE,
+        "berth_proxy": {"image": TRAEFIK_IMAGE},
+        "berth_roles": {"web": {"proxy": {"host": "acc.test", "app_port": 3000}}},
+        "berth_postgres": POSTGRES,
+        "berth_redis": REDIS,
+        "berth_accessories": {"echo": ECHO},
+    }, sort_keys=False))
+    return directory
+
+
+def playbook(name, inventory, extra_vars=None, **kwargs):
+    return run_playbook(PLAYBOOKS / name, inventory, extra_vars=extra_vars, **kwargs)
+
+
+def sql(query: str) -> str:
+    return on_server(SERVER, "docker", "exec", "acc-db", "psql", "-U", "acc", "-d", "acc", "-tAc", query).strip()
+
+
+def redis(*command: str) -> str:
+    return on_server(SERVER, "docker", "exec", "-e", f"REDISCLI_AUTH={REDIS_PASSWORD}", "acc-redis",
+                     "redis-cli", *command).strip()
+
+
+def inspect(name: str) -> dict:
+    return json.loads(on_server(SERVER, "docker", "inspect", name))[0]
+
+
+def accessories() -> dict[str, str]:
+    out = on_server(SERVER, "docker", "ps", "-a", "--filter", "label=berth.accessory-of=acc",
+                    "--format", "{{.Names}} {{.State}}")
+    return dict(line.split() for line in out.splitlines())
+
+
+def wait_healthy(name: str, deadline: float = 60) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if (inspect(name)["State"].get("Health") or {}).get("Status") == "healthy":
+                return
+        except subprocess.CalledProcessError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{name} did not become healthy: {inspect(name)['State']}")
+
+
+def test_bad_accessory_settings_fail_before_anything_changes(inventory):
+    run = playbook("setup.yml", inventory, {"berth_postgres": {**POSTGRES, "password": ""},
+                                            "berth_accessories": {"echo": {**ECHO, "port": "99999"}}})
+    assert run.rc != 0
+    assert "berth_postgres.password: is required" in run.stdout
+    assert "berth_accessories.echo.port: entry '99999' has a port out of range" in run.stdout
+    assert accessories() == {}
+
+
+def test_check_mode_setup_changes_nothing(inventory):
+    run = playbook("setup.yml", inventory, check=True)
+    assert run.rc == 0, run.stdout
+    assert accessories() == {}
+
+
+def test_setup_runs_the_accessories_on_the_deploy_network_with_their_secrets_kept(inventory):
+    run = playbook("setup.yml", inventory)
+    assert run.rc == 0, run.stdout
+    assert accessories() == {"acc-db": "running", "acc-redis": "running", "acc-echo": "running"}
+    for name in ("acc-db", "acc-redis", "acc-echo"):
+        assert (inspect(name)["State"].get("Health") or {}).get("Status") == "healthy", name
+        assert "berth" in inspect(name)["NetworkSettings"]["Networks"]
+    db = inspect("acc-db")
+    assert db["Config"]["Cmd"] == ["postgres", "-c", "max_connections=40", "-c", "shared_buffers=32MB"]
+    assert sql("show max_connections") == "40"
+    # published on loopback only; nothing else published
+    assert inspect("acc-echo")["HostConfig"]["PortBindings"] == {"3000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18090"}]}
+    assert db["HostConfig"]["PortBindings"] in ({}, None)
+    assert on_server(SERVER, "docker", "exec", "acc-echo", "cat", "/app/extra.txt") == "hello acc\n"
+    for secret in (PG_PASSWORD, REDIS_PASSWORD):
+        assert secret not in run.stdout and secret not in json.dumps(run.results)
+        assert secret not in json.dumps(db["Config"]["Labels"]) + json.dumps(inspect("acc-redis")["Config"]["Labels"])
+        assert secret not in json.dumps(db["Config"]["Cmd"]) + json.dumps(inspect("acc-redis")["Config"]["Cmd"])
+    env_file = on_server(SERVER, "stat", "-c", "%a %U", "/etc/berth/acc/env/acc-db.env").split()
+    assert env_file == ["600", "root"]
+    conf = on_server(SERVER, "stat", "-c", "%a %u", "/etc/berth/acc/accessories/acc-redis/redis.conf").split()
+    assert conf == ["600", "999"]
+    assert redis("CONFIG", "GET", "maxmemory-policy").split() == ["maxmemory-policy", "allkeys-lru"]
+    assert redis("CONFIG", "GET", "appendonly").split() == ["appendonly", "yes"]
+    assert "NOAUTH" in on_server(SERVER, "docker", "exec", "acc-redis", "sh", "-c", "unset REDISCLI_AUTH; redis-cli GET x")
+    assert on_server(SERVER, "systemctl", "is-active", "berth-backup-acc-db.timer").strip() == "active"
+
+
+def test_second_setup_changes_nothing(inventory):
+    run = playbook("setup.yml", inventory)
+    assert run.rc == 0, run.stdout
+    assert run.changed("acc1") == 0, [item["task"] for item in run.results if item.get("changed")]
+
+
+def test_data_survives_reboot(inventory):
+    sql("create table if not exists notes (id serial primary key, body text)")
+    sql("insert into notes (body) values ('kept through everything')")
+    assert redis("SET", "counter", "41") == "OK"
+    started = {name: inspect(name)["State"]["StartedAt"] for name in ("acc-db", "acc-redis")}
+    run = playbook("accessory.yml", inventory, {"accessory_action": "reboot"})
+    assert run.rc == 0, run.stdout
+    for name in ("acc-db", "acc-redis"):
+        assert inspect(name)["State"]["StartedAt"] != started[name]
+    assert sql("select body from notes") == "kept through everything"
+    assert redis("INCR", "counter") == "42"
+
+
+def test_upgrade_backs_up_then_replaces_postgres_keeping_its_data(inventory):
+    old_id = inspect("acc-db")["Id"]
+    run = playbook("accessory.yml", inventory, {"accessory_action": "upgrade", "accessory": "db",
+                                                "berth_postgres": {**POSTGRES, "image": f"{POSTGRES_IMAGE}:15-b"}})
+    assert run.rc == 0, run.stdout
+    db = inspect("acc-db")
+    assert db["Id"] != old_id and db["Config"]["Image"] == f"{POSTGRES_IMAGE}:15-b"
+    assert sql("select body from notes") == "kept through everything"
+    backups = on_server(SERVER, "/usr/local/sbin/berth-postgres-acc-db", "list").split()
+    assert len(backups) == 1 and backups[0].startswith("/var/backups/berth/acc-db/acc-")
+    assert on_server(SERVER, "stat", "-c", "%a", backups[0]).strip() == "600"
+    assert accessories()["acc-redis"] == "running"  # only db was named
+
+
+def test_data_survives_a_server_restart(inventory):
+    subprocess.run(["docker", "restart", "-t", "20", SERVER], check=True, capture_output=True)
+    for name in ("acc-db", "acc-redis", "acc-echo"):
+        wait_healthy(name, deadline=120)
+    assert sql("select body from notes") == "kept through everything"
+    assert redis("GET", "counter") == "42"
+
+
+def test_backup_then_restore_round_trips_a_table(inventory):
+    sql("insert into notes (body) values ('in the backup')")
+    on_server(SERVER, "systemctl", "start", "berth-backup-acc-db.service")  # what the timer runs
+    backups = on_server(SERVER, "/usr/local/sbin/berth-postgres-acc-db", "list").split()
+    assert len(backups) == 2  # the upgrade's and this one
+    sql("delete from notes")
+    sql("insert into notes (body) values ('after the backup')")
+    run = playbook("restore.yml", inventory, {"restore_backup": backups[-1].rsplit("/", 1)[-1]})
+    assert run.rc == 0, run.stdout
+    assert sql("select body from notes order by id") == "kept through everything\nin the backup"
+    # the restore took a backup of what was there first; keep: 2 dropped the oldest
+    after = on_server(SERVER, "/usr/local/sbin/berth-postgres-acc-db", "list").split()
+    assert len(after) == 2 and after[0] == backups[-1]
+    run = playbook("restore.yml", inventory, {"restore_backup": "acc-nothing.dump"})
+    assert run.rc != 0 and "no backup acc-nothing.dump" in run.stdout
+
+
+def test_stop_remove_and_boot_keep_the_data(inventory):
+    run = playbook("accessory.yml", inventory, {"accessory_action": "stop", "accessory": "redis"})
+    assert run.rc == 0, run.stdout
+    assert accessories()["acc-redis"] == "exited"
+    run = playbook("accessory.yml", inventory, {"accessory_action": "remove"})
+    assert run.rc == 0, run.stdout
+    assert accessories() == {}
+    volumes = on_server(SERVER, "docker", "volume", "ls", "--format", "{{.Name}}").split()
+    assert "acc-db-data" in volumes and "acc-redis-data" in volumes
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot"})
+    assert run.rc == 0, run.stdout
+    assert set(accessories().values()) == {"running"}
+    assert sql("select count(*) from notes") == "2"
+    assert redis("GET", "counter") == "42"
+
+
+def test_accessory_parameters_are_checked(inventory):
+    run = playbook("accessory.yml", inventory, {"accessory_action": "explode", "accessory": "nope"})
+    assert run.rc != 0
+    assert "accessory_action: 'explode' is not allowed (boot or reboot or upgrade or stop or remove)" in run.stdout
+    assert "accessory: 'nope' is not an accessory (echo, db, redis or all)" in run.stdout
+
+
+def test_env_and_conf_files_are_private():
+    for path in ("/etc/berth/acc/env/acc-redis.env", "/etc/berth/acc/accessories/acc-redis/redis.conf"):
+        mode = int(on_server(SERVER, "stat", "-c", "%a", path).strip(), 8)
+        assert not mode & (stat.S_IRWXG | stat.S_IRWXO), path
