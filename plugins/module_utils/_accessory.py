@@ -362,8 +362,11 @@ def _redis(check: _Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     name = check.string(f"{path}.name", settings.get("name", "redis"), _naming.NAME_PATTERN,
                         "lowercase letters, digits and -") or "redis"
     password = settings.get("password")
-    if password is not None and (not isinstance(password, str) or not password or any(c.isspace() for c in password)):
-        check.problem(f"{path}.password", "is empty, not a string or holds white space (the value is not shown)")
+    if password is not None and (not isinstance(password, str) or not password):
+        check.problem(f"{path}.password", "is empty or not a string (the value is not shown)")
+    elif isinstance(password, str) and any(char in password for char in '"\\\r\n'):
+        check.problem(f"{path}.password", "holds a double quote, a backslash or a line break, which redis.conf "
+                                          "cannot hold (the value is not shown)")
     maxmemory = check.string(f"{path}.maxmemory", settings.get("maxmemory", ""), REDIS_SIZE_PATTERN,
                              "a size like 256mb or 1gb (empty: no limit)")
     policy = check.string(f"{path}.maxmemory_policy", settings.get("maxmemory_policy", "noeviction"))

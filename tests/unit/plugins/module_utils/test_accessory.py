@@ -165,3 +165,10 @@ def test_docker_healthcheck_option_in_the_engine_form():
     assert options["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"] and options["healthcheck"]["start_period"] == 0
     _, problems = normalize_options({"healthcheck": {"cmd": "x", "every": 2}})
     assert problems and "unknown keys every" in problems[0][1]
+
+
+def test_a_redis_password_must_fit_in_redis_conf_and_is_never_shown():
+    text = problems_of({"berth_redis": {"password": 'has"quote'}})
+    assert "berth_redis.password: holds a double quote, a backslash or a line break" in text
+    assert 'has"quote' not in text
+    assert plan_of({"berth_redis": {"password": "with spaces ok"}})["accessories"]["redis"]["redis"]["password"] is True
