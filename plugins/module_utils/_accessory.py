@@ -72,6 +72,7 @@ class Context(t.NamedTuple):
     groups: t.Mapping[str, t.Sequence[str]]
     primary_host: str | None
     inventory_dir: str
+    registry_server: str  # berth_registry.server when it has credentials, else ""
     env_reader: t.Callable[[str, t.Any], tuple[dict[str, str], list[str]]]
 
 
@@ -123,6 +124,8 @@ def _generic(check: _Checker, path: str, name: str, value: t.Any, context: Conte
         "image": image,
         "image_repository": split_reference(image)[0] if image else "",
         "image_tag": split_reference(image)[1] if image else "",
+        # berth_registry's credentials go to the pull only for an image of that registry
+        "registry_auth": bool(context.registry_server and image.startswith(f"{context.registry_server}/")),
         "cmd": cmd,
         "env": clear,
         "secret_names": secret_names,
@@ -157,14 +160,14 @@ def _publish_entry(check: _Checker, path: str, value: t.Any) -> str | None:
     """``PORT`` -> ``127.0.0.1:PORT:PORT``; ``HOST_PORT:PORT`` -> on 127.0.0.1; ``ADDRESS:HOST_PORT:PORT`` as given."""
     text = str(value)
     try:
-        _container_port, (address, host_port) = parse_publish(text)
+        container_port, (address, host_port) = parse_publish(text)
     except OptionError as error:
         check.problem(path, str(error))
         return None
     if address:
         return text
-    port = text.split("/")[0].split(":")[-1]
-    return f"127.0.0.1:{host_port or port}:{text.split(':')[-1]}"
+    number, protocol = container_port.split("/")
+    return f"127.0.0.1:{host_port or number}:{number}" + (f"/{protocol}" if "/" in text else "")
 
 
 def _files(check: _Checker, path: str, value: t.Any, config_dir: str, inventory_dir: str) -> list[dict[str, t.Any]]:
@@ -219,7 +222,7 @@ def _directories(check: _Checker, path: str, value: t.Any, data_dir: str) -> lis
         where = f"{path}[{index}]"
         entry = {"path": item} if isinstance(item, str) else check.mapping(where, item, DIRECTORY_KEYS)
         spec = check.string(f"{where}.path", entry.get("path"), required=True, allowed="HOST_DIR:/container/path")
-        host, _, container_path = spec.partition(":")
+        host, _colon, container_path = spec.partition(":")
         if spec and (not host or not container_path.startswith("/") or ":" in container_path):
             check.problem(f"{where}.path", f"{spec!r} is not HOST_DIR:/container/path")
         directories.append({

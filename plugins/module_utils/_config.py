@@ -500,6 +500,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["accessories"] = accessories_plan(check, raw, Context(
         service=service, destination=destination, state_dir=state_dir, role_names=list(roles), groups=groups or {},
         primary_host=role_hosts[0] if role_hosts else None, inventory_dir=inventory_dir,
+        registry_server=plan["registry"]["server"] if plan["registry"] and plan["registry"]["auth"] else "",
         env_reader=lambda path, value: _env(check, path, value)))
     plan["host_accessories"] = [name for name, accessory in plan["accessories"].items() if host in accessory["hosts"]]
     postgres = [accessory["postgres"] for accessory in plan["accessories"].values() if accessory["kind"] == "postgres"]

@@ -163,6 +163,22 @@ def test_upgrade_backs_up_then_replaces_postgres_keeping_its_data(inventory):
     assert accessories()["acc-redis"] == "running"  # only db was named
 
 
+def test_another_major_version_of_postgres_is_refused_before_anything_changes(inventory):
+    # The same server under another PG_MAJOR (what a postgres:16 image declares), built on the server.
+    major16 = f"{POSTGRES_IMAGE}:16-test"
+    on_server(SERVER, "sh", "-c", f"printf 'FROM {POSTGRES_IMAGE}:15-b\\nENV PG_MAJOR=16\\n' | "
+                                  f"DOCKER_BUILDKIT=0 docker build -q -t {major16} -")
+    before = inspect("acc-db")
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "db",
+                                                "berth_postgres": {**POSTGRES, "image": major16}})
+    assert run.rc != 0
+    assert (f"{major16} is Postgres 16, but the data of acc-db was written by Postgres 15, which the new version "
+            "cannot read. Nothing was changed") in " ".join(run.stdout.split())
+    after = inspect("acc-db")
+    assert after["Id"] == before["Id"] and after["State"]["StartedAt"] == before["State"]["StartedAt"]
+    assert sql("select body from notes") == "kept through everything"
+
+
 def test_data_survives_a_server_restart(inventory):
     subprocess.run(["docker", "restart", "-t", "20", SERVER], check=True, capture_output=True)
     for name in ("acc-db", "acc-redis", "acc-echo"):

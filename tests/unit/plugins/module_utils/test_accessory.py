@@ -12,13 +12,13 @@ BASE = {
 GROUPS = {"all": ["web1", "web2", "db1"], "web": ["web1", "web2"], "dbs": ["db1"]}
 
 
-def plan_of(variables, host="web1", groups=GROUPS):
-    return build_plan({**BASE, **variables}, groups=groups, group_names=["web"], host=host)
+def plan_of(variables, host="web1", groups=None):
+    return build_plan({**BASE, **variables}, groups=groups or GROUPS, group_names=["web"], host=host)
 
 
-def problems_of(variables, groups=GROUPS):
+def problems_of(variables, groups=None):
     with pytest.raises(ConfigError) as caught:
-        plan_of(variables, groups=groups)
+        plan_of(variables, groups=groups or GROUPS)
     return "\n".join(caught.value.problems)
 
 
@@ -29,6 +29,7 @@ def test_an_accessory_runs_on_the_primary_host_by_default_and_publishes_on_loopb
     assert search["hosts"] == ["web1"]
     assert search["options"]["publish"] == ["127.0.0.1:9200:9200"]
     assert search["image_repository"] == "opensearch" and search["image_tag"] == "2"
+    assert search["registry_auth"] is False
     assert plan["host_accessories"] == ["search"]
     assert plan_of({"berth_accessories": {"search": {"image": "opensearch:2"}}}, host="web2")["host_accessories"] == []
 
@@ -45,7 +46,7 @@ def test_hosts_are_inventory_hosts_or_groups_and_a_group_named_after_the_accesso
     assert plan["accessories"]["cache"]["hosts"] == ["db1", "web2"]
     assert plan["host_accessories"] == ["cache"]
     groups = {**GROUPS, "cache": ["web2"]}
-    assert plan_of({"berth_accessories": {"cache": {"image": "memcached:1"}}}, groups=groups)["accessories"]["cache"][
+    assert plan_of({"berth_accessories": {"cache": {"image": "memcached:1"}}}, groups=groups or GROUPS)["accessories"]["cache"][
         "hosts"] == ["web2"]
     text = problems_of({"berth_accessories": {"cache": {"image": "memcached:1", "hosts": ["nowhere"]}}})
     assert "berth_accessories.cache.hosts: 'nowhere' is neither a host nor a group of the inventory" in text
@@ -161,9 +162,9 @@ def test_docker_healthcheck_option_in_the_engine_form():
     assert problems == []
     assert options["healthcheck"] == {"test": ["CMD-SHELL", "pg_isready"], "interval": 500_000_000,
                                       "timeout": 5_000_000_000, "retries": 10, "start_period": 30_000_000_000}
-    options, _ = normalize_options({"healthcheck": {"cmd": ["redis-cli", "ping"]}})
+    options, _problems = normalize_options({"healthcheck": {"cmd": ["redis-cli", "ping"]}})
     assert options["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"] and options["healthcheck"]["start_period"] == 0
-    _, problems = normalize_options({"healthcheck": {"cmd": "x", "every": 2}})
+    _options, problems = normalize_options({"healthcheck": {"cmd": "x", "every": 2}})
     assert problems and "unknown keys every" in problems[0][1]
 
 
@@ -172,3 +173,11 @@ def test_a_redis_password_must_fit_in_redis_conf_and_is_never_shown():
     assert "berth_redis.password: holds a double quote, a backslash or a line break" in text
     assert 'has"quote' not in text
     assert plan_of({"berth_redis": {"password": "with spaces ok"}})["accessories"]["redis"]["redis"]["password"] is True
+
+
+def test_registry_credentials_go_only_to_images_of_that_registry():
+    registry = {"berth_registry": {"server": "registry.example.com", "username": "deploy", "password": "pw"}}
+    plan = plan_of({**registry, "berth_postgres": {"password": "pw", "image": "registry.example.com/mirror/postgres:17"},
+                    "berth_redis": {"image": "redis:7"}})
+    assert plan["accessories"]["db"]["registry_auth"] is True
+    assert plan["accessories"]["redis"]["registry_auth"] is False

@@ -14,11 +14,11 @@ RAILS = {
 GROUPS = {"web": ["web1", "web2", "web3"], "job": ["worker1"]}
 
 
-def plan_of(variables, groups=GROUPS):
-    return build_plan(variables, group_names=["web"], groups=groups)
+def plan_of(variables, groups=None):
+    return build_plan(variables, group_names=["web"], groups=groups or GROUPS)
 
 
-def problems_of(variables, groups=GROUPS):
+def problems_of(variables, groups=None):
     with pytest.raises(ConfigError) as caught:
         plan_of(variables, groups)
     return "\n".join(caught.value.problems)

@@ -1,0 +1,114 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: accessory_info
+short_description: Describe a berth accessory's container, its mounts, and an image's environment
+version_added: 0.1.0
+description:
+  - Returns the container C(<service>-<accessory>[-<destination>]) (status, health, image) with its
+    mounts (where each volume or host directory lives on the host), or C(exists=false). Read-only.
+  - With O(image), also the environment the image declares (e.g. C(PG_MAJOR) of the postgres image),
+    when the image is on the host.
+  - Used by M(berth.deploy.postgres) (role) to refuse an upgrade to another major version of Postgres
+    before it stops the running database.
+author:
+  - berth.deploy maintainers (@berth-deploy)
+extends_documentation_fragment:
+  - berth.deploy.docker
+  - berth.deploy.attributes
+  - berth.deploy.attributes.info_module
+options:
+  service:
+    description: The berth service (app) the accessory belongs to.
+    type: str
+    required: true
+  accessory:
+    description: The accessory's name (C(db), C(redis), ...).
+    type: str
+    required: true
+  destination:
+    description: Optional destination.
+    type: str
+    default: ""
+  image:
+    description: An image reference (C(repository:tag)) whose declared environment to return.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Where does the database keep its data, and which Postgres does the new image hold?
+  berth.deploy.accessory_info:
+    service: myapp
+    accessory: db
+    image: postgres:17
+  register: db_info
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the accessory's container exists.
+  returned: always
+  type: bool
+container:
+  description: The container (name, id, image, status, health), empty when it does not exist.
+  returned: always
+  type: dict
+  sample: {name: myapp-db, id: 3f2a1c9d0b1e, image: postgres:17, status: running, health: healthy}
+mounts:
+  description: The container's mounts, C(destination) (path in the container) to C(source) (path on the host).
+  returned: always
+  type: dict
+  sample: {/var/lib/postgresql/data: /var/lib/docker/volumes/myapp-db-data/_data}
+image_env:
+  description: The environment O(image) declares (empty when O(image) is unset or not on the host).
+  returned: always
+  type: dict
+  sample: {PG_MAJOR: "17", PGDATA: /var/lib/postgresql/data}
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _naming
+
+
+def image_env(client: t.Any, reference: str | None) -> dict[str, str]:
+    image = _docker.get_image(client, reference) if reference else None
+    if image is None:
+        return {}
+    pairs = (item.split("=", 1) for item in (image.attrs.get("Config") or {}).get("Env") or [])
+    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            service=dict(type="str", required=True),
+            accessory=dict(type="str", required=True),
+            destination=dict(type="str", default=""),
+            image=dict(type="str"),
+            **_docker.DOCKER_CLIENT_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    client = _docker.connect(module)
+    name = _naming.role_prefix(params["service"], params["accessory"], params["destination"])
+    try:
+        container = _docker.get_container(client, name)
+        env = image_env(client, params["image"])
+    except Exception as exc:
+        module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
+    mounts = {mount.get("Destination"): mount.get("Source")
+              for mount in (container.attrs.get("Mounts") or [] if container is not None else [])}
+    module.exit_json(changed=False, exists=container is not None,
+                     container=_container.summary(container) if container is not None else {},
+                     mounts=mounts, image_env=env)
+
+
+if __name__ == "__main__":
+    main()
