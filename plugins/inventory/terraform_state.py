@@ -1,0 +1,225 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: terraform_state
+short_description: Servers, groups and outputs from Terraform state files
+version_added: 0.1.0
+description:
+  - Reads Terraform (or OpenTofu) state files (format version 4, as C(terraform state pull) writes
+    them) and makes one host per instance of a server resource, keyed by its full address, so every
+    C(count) index and C(for_each) key is a host of its own. No terraform binary is needed.
+  - Server resource types and where their name, addresses and tags are come from a table of
+    mappings (aws_instance, hcloud_server, digitalocean_droplet, google_compute_instance,
+    linode_instance, vultr_instance, openstack_compute_instance_v2, scaleway_instance_server,
+    oci_core_instance) that O(mappings) extends.
+  - Groups come from tags or labels (O(group_by_tags), e.g. tag C(Role=web) -> group C(web), a berth
+    role), from the resource type and module, and from C(keyed_groups)/C(groups)/C(compose).
+  - Non-sensitive outputs become variables of O(outputs_group). Sensitive outputs and the
+    attributes Terraform marks sensitive are left out.
+  - Every value read from state is marked unsafe, so Ansible never templates it.
+  - A missing or corrupt file is one error naming it. The inventory file's name must end in
+    C(.terraform_state.yml), C(.terraform_state.yaml), C(.tfstate.yml) or C(.tfstate.yaml).
+author:
+  - berth.deploy maintainers (@berth-deploy)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: This plugin's name.
+    required: true
+    choices: [berth.deploy.terraform_state]
+    type: str
+  sources:
+    description:
+      - The states to read and merge, in order. C(path) is a state file; relative paths start at the
+        inventory file's directory.
+    type: list
+    elements: dict
+    required: true
+  address:
+    description: Which address becomes C(ansible_host); the other one is used when it is empty.
+    type: str
+    choices: [public, private]
+    default: public
+  hostnames:
+    description:
+      - How hosts are named, tried in order. V(name) is the server's name (C(tags.Name), C(name),
+        C(label), ...), V(address) the resource instance's address. A name that two instances share
+        falls through to the next way.
+    type: list
+    elements: str
+    default: [name, address]
+  group_by_tags:
+    description:
+      - Tag (or label) keys whose value names the host's group; a comma-separated value puts the host
+        in several groups. A tag list of bare words (C([web, job])) puts the host in each word's group
+        when the key is V(*).
+    type: list
+    elements: str
+    default: [Role, role]
+  group_by_type:
+    description: Also put each host in C(tf_<resource type>) and, for resources in a module, C(tf_module_<module>).
+    type: bool
+    default: true
+  outputs_group:
+    description: The group whose variables the outputs become.
+    type: str
+    default: all
+  mappings:
+    description:
+      - "More server resource types, or other paths for built-in ones:
+        C({TYPE: {name: PATH, public: PATH, private: PATH, tags: PATH}}). A path is dotted attribute
+        names and list indexes (C(network_interface.0.network_ip)), or a list of paths tried in order."
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+# inventories/terraform/servers.terraform_state.yml
+plugin: berth.deploy.terraform_state
+sources:
+  - path: ../../terraform/terraform.tfstate
+address: public
+group_by_tags: [Role]          # Role=web -> group web (a key of berth_roles)
+keyed_groups:
+  - key: berth_tf.tags.Environment | default('none')
+    prefix: env
+compose:
+  berth_destination: berth_tf.tags.Environment | default('')
+"""
+
+import os
+import re
+import typing as t
+from dataclasses import asdict
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.berth.deploy.plugins.module_utils import _tfstate
+
+try:  # ansible-core 2.19+: values an inventory plugin sets are never templated (no trust tag)
+    from ansible._internal._templating import _engine  # noqa: F401  pylint: disable=unused-import
+    NEEDS_UNSAFE = False
+except ImportError:  # older: mark every value from state unsafe
+    NEEDS_UNSAFE = True
+
+
+def untemplated(value: t.Any) -> t.Any:
+    return wrap_var(value) if NEEDS_UNSAFE else value
+
+
+GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "berth.deploy.terraform_state"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(
+            (".terraform_state.yml", ".terraform_state.yaml", ".tfstate.yml", ".tfstate.yaml"))
+
+    def parse(self, inventory: t.Any, loader: t.Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        data = None
+        if use_cache:
+            data = self._cache.get(cache_key)
+        if data is None:
+            data = self._read_sources(os.path.dirname(path))
+            if self.get_option("cache"):
+                self._cache[cache_key] = data
+        self._populate(data)
+
+    def _read_sources(self, base: str) -> dict[str, t.Any]:
+        try:
+            mappings = {**_tfstate.MAPPINGS, **_tfstate.user_mappings(self.get_option("mappings"))}
+        except _tfstate.StateError as error:
+            raise AnsibleParserError(f"berth.deploy.terraform_state: {error}") from None
+        found: dict[str, t.Any] = {"servers": [], "outputs": {}, "sensitive": []}
+        for number, source in enumerate(self.get_option("sources") or []):
+            label = f"sources[{number}]"
+            if not isinstance(source, dict) or not source.get("path"):
+                raise AnsibleParserError(f"berth.deploy.terraform_state: {label} needs a path (a state file)")
+            state_path = os.path.join(base, str(source["path"]))
+            try:
+                with open(state_path, encoding="utf-8") as handle:
+                    state = _tfstate.load_state(handle.read(), state_path)
+            except OSError as error:
+                raise AnsibleParserError(f"berth.deploy.terraform_state: {label}: cannot read {state_path}: "
+                                         f"{error.strerror}") from None
+            except _tfstate.StateError as error:
+                raise AnsibleParserError(f"berth.deploy.terraform_state: {label}: {error}") from None
+            for server in _tfstate.servers(state, mappings):
+                found["servers"].append({**asdict(server), "source": state_path})
+            plain, sensitive = _tfstate.outputs(state)
+            found["outputs"].update(plain)
+            found["sensitive"].extend(sensitive)
+        return found
+
+    def _populate(self, data: dict[str, t.Any]) -> None:
+        names = self._host_names(data["servers"])
+        strict = self.get_option("strict")
+        for server, name in zip(data["servers"], names):
+            self.inventory.add_host(name)
+            public, private = server["public_ip"], server["private_ip"]
+            ansible_host = (public or private) if self.get_option("address") == "public" else (private or public)
+            berth_tf = {key: server[key] for key in ("address", "type", "module", "index", "name", "public_ip",
+                                                     "private_ip", "tags", "source")}
+            variables = {"berth_tf": berth_tf, "tf_attributes": server["attributes"]}
+            if ansible_host:
+                variables["ansible_host"] = ansible_host
+            for key, value in variables.items():
+                self.inventory.set_variable(name, key, untemplated(value))
+            for group in self._groups_of(server):
+                self.inventory.add_group(group)
+                self.inventory.add_child(group, name)
+            hostvars = self.inventory.get_host(name).get_vars()
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+        group = self.inventory.add_group(self.get_option("outputs_group"))
+        for key, value in data["outputs"].items():
+            self.inventory.set_variable(group, key, untemplated(value))
+        if data["sensitive"]:
+            self.display.vvv(f"berth.deploy.terraform_state: sensitive outputs left out: {', '.join(data['sensitive'])}")
+
+    def _host_names(self, servers: list[dict[str, t.Any]]) -> list[str]:
+        """One inventory name per server: the first of ``hostnames`` that no other server shares."""
+        ways = self.get_option("hostnames") or ["name", "address"]
+        candidates = [[str(server.get(way) or "") for way in ways] + [server["address"]] for server in servers]
+        names: list[str] = []
+        for index, options in enumerate(candidates):
+            for position, option in enumerate(options):
+                shared = sum(1 for other in candidates if len(other) > position and other[position] == option)
+                if option and (shared == 1 or position == len(options) - 1):
+                    names.append(option)
+                    break
+        taken: dict[str, str] = {}
+        for name, server in zip(names, servers):
+            if name in taken:
+                raise AnsibleParserError(f"berth.deploy.terraform_state: {server['address']} in {server['source']} "
+                                         f"and another instance in {taken[name]} are both named {name}: give the "
+                                         "states' servers distinct names, or read fewer sources in one inventory file")
+            taken[name] = server["source"]
+        return names
+
+    def _groups_of(self, server: dict[str, t.Any]) -> list[str]:
+        groups: list[str] = []
+        tags = server["tags"] or {}
+        for key in self.get_option("group_by_tags") or []:
+            if key == "*":
+                groups.extend(tag for tag, value in tags.items() if value == "")
+            elif tags.get(key):
+                groups.extend(part.strip() for part in str(tags[key]).split(","))
+        if self.get_option("group_by_type"):
+            groups.append(f"tf_{server['type']}")
+            if server["module"]:
+                groups.append("tf_" + GROUP_UNSAFE.sub("_", server["module"]))
+        return [GROUP_UNSAFE.sub("_", group) for group in dict.fromkeys(groups) if group]
