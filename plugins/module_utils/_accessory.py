@@ -20,6 +20,7 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, read_env, read_volumes
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._options import (OptionError, normalize_options, parse_publish,
                                                                             parse_volume)
@@ -48,21 +49,6 @@ SETTING_PATTERN = re.compile(r"^[a-z_][a-z0-9_.]*$")
 REDIS_SIZE_PATTERN = re.compile(r"^[0-9]+(b|kb|mb|gb)?$", re.IGNORECASE)
 
 
-class _Checker(t.Protocol):
-    def problem(self, path: str, message: str) -> None: ...
-
-    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str] | None = None) -> dict[str, t.Any]: ...
-
-    def string(self, path: str, value: t.Any, pattern: re.Pattern[str] | None = None,
-               allowed: str = "", required: bool = False) -> str: ...
-
-    def integer(self, path: str, value: t.Any, low: int, high: int, what: str = "") -> int: ...
-
-    def boolean(self, path: str, value: t.Any) -> bool: ...
-
-    def string_list(self, path: str, value: t.Any) -> list[str]: ...
-
-
 class Context(t.NamedTuple):
     """What every accessory shares with the rest of the plan."""
     service: str
@@ -73,10 +59,9 @@ class Context(t.NamedTuple):
     primary_host: str | None
     inventory_dir: str
     registry_server: str  # berth_registry.server when it has credentials, else ""
-    env_reader: t.Callable[[str, t.Any], tuple[dict[str, str], list[str]]]
 
 
-def accessories_plan(check: _Checker, raw: t.Mapping[str, t.Any], context: Context) -> dict[str, dict[str, t.Any]]:
+def accessories_plan(check: Checker, raw: t.Mapping[str, t.Any], context: Context) -> dict[str, dict[str, t.Any]]:
     """Every accessory of the service, normalized, keyed by name."""
     plan: dict[str, dict[str, t.Any]] = {}
     for name, value in check.mapping("berth_accessories", raw["berth_accessories"]).items():
@@ -95,7 +80,7 @@ def accessories_plan(check: _Checker, raw: t.Mapping[str, t.Any], context: Conte
     return plan
 
 
-def _generic(check: _Checker, path: str, name: str, value: t.Any, context: Context,
+def _generic(check: Checker, path: str, name: str, value: t.Any, context: Context,
              kind: str = "generic") -> dict[str, t.Any]:
     if not _naming.is_valid_name(name):
         check.problem(path, "accessory names use lowercase letters, digits and - (they name containers)")
@@ -103,7 +88,7 @@ def _generic(check: _Checker, path: str, name: str, value: t.Any, context: Conte
     container = _naming.role_prefix(context.service, name, context.destination)
     image = check.string(f"{path}.image", settings.get("image"), required=True,
                          allowed="an image with its tag, e.g. postgres:17 or registry.example.com/redis:7")
-    clear, secret_names = context.env_reader(f"{path}.env", settings.get("env"))
+    clear, secret_names = read_env(check, f"{path}.env", settings.get("env"))
     cmd = settings.get("cmd")
     if cmd is not None and not (isinstance(cmd, str) and cmd.strip()) and not (
             isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd)):
@@ -112,7 +97,7 @@ def _generic(check: _Checker, path: str, name: str, value: t.Any, context: Conte
     data_dir = f"{DATA_ROOT}/{container}"
     files = _files(check, f"{path}.files", settings.get("files"), config_dir, context.inventory_dir)
     directories = _directories(check, f"{path}.directories", settings.get("directories"), data_dir)
-    volumes = _named_volumes(check, f"{path}.volumes", settings.get("volumes"))
+    volumes = read_volumes(check, f"{path}.volumes", settings.get("volumes"))
     binds = [f"{item['path']}:{item['dest']}:ro" for item in files] + \
             [f"{item['path']}:{item['container_path']}" for item in directories] + volumes
     _check_unique_mounts(check, path, binds)
@@ -142,7 +127,7 @@ def _generic(check: _Checker, path: str, name: str, value: t.Any, context: Conte
     }
 
 
-def _options(check: _Checker, path: str, settings: dict[str, t.Any]) -> dict[str, t.Any]:
+def _options(check: Checker, path: str, settings: dict[str, t.Any]) -> dict[str, t.Any]:
     options = dict(check.mapping(f"{path}.options", settings.get("options")))
     if settings.get("healthcheck") is not None:
         options["healthcheck"] = settings["healthcheck"]
@@ -156,7 +141,7 @@ def _options(check: _Checker, path: str, settings: dict[str, t.Any]) -> dict[str
     return options
 
 
-def _publish_entry(check: _Checker, path: str, value: t.Any) -> str | None:
+def _publish_entry(check: Checker, path: str, value: t.Any) -> str | None:
     """``PORT`` -> ``127.0.0.1:PORT:PORT``; ``HOST_PORT:PORT`` -> on 127.0.0.1; ``ADDRESS:HOST_PORT:PORT`` as given."""
     text = str(value)
     try:
@@ -170,7 +155,7 @@ def _publish_entry(check: _Checker, path: str, value: t.Any) -> str | None:
     return f"127.0.0.1:{host_port or number}:{number}" + (f"/{protocol}" if "/" in text else "")
 
 
-def _files(check: _Checker, path: str, value: t.Any, config_dir: str, inventory_dir: str) -> list[dict[str, t.Any]]:
+def _files(check: Checker, path: str, value: t.Any, config_dir: str, inventory_dir: str) -> list[dict[str, t.Any]]:
     """Files mounted read-only into the container, written on the host under ``config_dir/files``.
 
     ``src`` is a template on the controller (relative paths start at the inventory directory);
@@ -201,7 +186,7 @@ def _files(check: _Checker, path: str, value: t.Any, config_dir: str, inventory_
     return files
 
 
-def _template(check: _Checker, path: str, value: t.Any, inventory_dir: str) -> str:
+def _template(check: Checker, path: str, value: t.Any, inventory_dir: str) -> str:
     src = check.string(path, value, required=True)
     if src and not src.startswith("/") and inventory_dir:
         src = os.path.join(inventory_dir, src)
@@ -210,7 +195,7 @@ def _template(check: _Checker, path: str, value: t.Any, inventory_dir: str) -> s
     return src
 
 
-def _directories(check: _Checker, path: str, value: t.Any, data_dir: str) -> list[dict[str, t.Any]]:
+def _directories(check: Checker, path: str, value: t.Any, data_dir: str) -> list[dict[str, t.Any]]:
     """``HOST_DIR:/container/path`` (relative HOST_DIR under ``data_dir``), or {path, mode, owner, group}."""
     if value is None:
         return []
@@ -235,17 +220,7 @@ def _directories(check: _Checker, path: str, value: t.Any, data_dir: str) -> lis
     return directories
 
 
-def _named_volumes(check: _Checker, path: str, value: t.Any) -> list[str]:
-    volumes = check.string_list(path, value or [])
-    for index, volume in enumerate(volumes):
-        try:
-            parse_volume(volume)
-        except OptionError:
-            check.problem(f"{path}[{index}]", f"{volume!r} is not SOURCE:/container/path[:ro|rw]")
-    return volumes
-
-
-def _check_unique_mounts(check: _Checker, path: str, binds: list[str]) -> None:
+def _check_unique_mounts(check: Checker, path: str, binds: list[str]) -> None:
     seen: set[str] = set()
     for bind in binds:
         try:
@@ -258,7 +233,7 @@ def _check_unique_mounts(check: _Checker, path: str, binds: list[str]) -> None:
             seen.add(key)
 
 
-def _mode(check: _Checker, path: str, value: t.Any) -> str:
+def _mode(check: Checker, path: str, value: t.Any) -> str:
     """A file mode as '0640'; an unquoted YAML 0640 arrives as the int 416 and is read back as octal."""
     text = f"{value:o}" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777 else str(value)
     if not MODE_PATTERN.match(text):
@@ -267,11 +242,11 @@ def _mode(check: _Checker, path: str, value: t.Any) -> str:
     return text.rjust(4, "0")
 
 
-def _owner(check: _Checker, path: str, value: t.Any) -> str:
+def _owner(check: Checker, path: str, value: t.Any) -> str:
     return check.string(path, value, OWNER_PATTERN, "a user or group name, or a numeric id such as 999") or "root"
 
 
-def _hosts(check: _Checker, path: str, value: t.Any, name: str, context: Context) -> list[str]:
+def _hosts(check: Checker, path: str, value: t.Any, name: str, context: Context) -> list[str]:
     """Inventory host or group names -> host names; default: group ``name``, else the primary host."""
     if value is None:
         if context.groups.get(name):
@@ -299,7 +274,7 @@ def _data_mount(data: str, default_volume: str, container_path: str, owner: int)
     return {"volumes": [f"{data or default_volume}:{container_path}"]}
 
 
-def _postgres(check: _Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
+def _postgres(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     """``berth_postgres``: the official postgres image's contract (POSTGRES_* env, PGDATA, uid 999)."""
     path = "berth_postgres"
     settings = check.mapping(path, value, POSTGRES_KEYS)
@@ -348,7 +323,7 @@ def _postgres(check: _Checker, value: t.Any, context: Context) -> dict[str, t.An
     return accessory
 
 
-def _backup(check: _Checker, path: str, value: t.Any, container: str) -> dict[str, t.Any]:
+def _backup(check: Checker, path: str, value: t.Any, container: str) -> dict[str, t.Any]:
     backup = check.mapping(path, value, BACKUP_KEYS)
     return {
         "schedule": check.string(f"{path}.schedule", backup.get("schedule", "daily")),
@@ -358,7 +333,7 @@ def _backup(check: _Checker, path: str, value: t.Any, container: str) -> dict[st
     }
 
 
-def _redis(check: _Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
+def _redis(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     """``berth_redis``: the official redis image's contract (/data, uid 999), configured by one redis.conf."""
     path = "berth_redis"
     settings = check.mapping(path, value, REDIS_KEYS)

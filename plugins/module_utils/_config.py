@@ -14,11 +14,12 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, read_env, read_volumes, show
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
-from ansible_collections.berth.deploy.plugins.module_utils._options import OptionError, normalize_options, parse_volume
+from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 from ansible_collections.berth.deploy.plugins.module_utils._rails import rails_plan
 
 MODES = ("setup", "deploy")
@@ -91,7 +92,6 @@ ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "st
 ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
-ENV_KEYS = ("clear", "secret")
 LOGGING_KEYS = ("driver", "options")
 BOOT_KEYS = ("limit", "wait")
 MIGRATE_KEYS = ("cmd", "when", "role", "timeout")
@@ -103,7 +103,6 @@ IMAGE_PATTERN = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
 HOSTNAME_PATTERN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REGISTRY_SERVER_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?$")
 
 
@@ -115,144 +114,13 @@ class ConfigError(Exception):
         super().__init__("Invalid berth.deploy configuration:\n- " + "\n- ".join(problems))
 
 
-class _Checker:
-    """Collects problems while reading values; every reader returns a usable value."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.warnings: list[str] = []
-
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str] | None = None) -> dict[str, t.Any]:
-        """A mapping (None reads as empty); keys outside ``allowed`` are problems (``None``: any key)."""
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(path, f"{_show(value)} is not a mapping")
-            return {}
-        for key in value if allowed is not None else ():
-            if key not in allowed:
-                self.problem(f"{path}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
-        return value
-
-    def string(self, path: str, value: t.Any, pattern: re.Pattern[str] | None = None,
-               allowed: str = "", required: bool = False) -> str:
-        if value is None or value == "":
-            if required:
-                self.problem(path, "is required" + (f" ({allowed})" if allowed else ""))
-            return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.problem(path, f"{_show(value)} is not a string")
-            return ""
-        text = str(value)
-        if pattern is not None and not pattern.match(text):
-            self.problem(path, f"{_show(text)} is not allowed ({allowed})")
-        return text
-
-    def integer(self, path: str, value: t.Any, low: int, high: int, what: str = "") -> int:
-        number = _as_int(value)
-        if number is None or not low <= number <= high:
-            self.problem(path, f"{_show(value)} is not {what or 'a whole number'} ({low}-{high})")
-            return low
-        return number
-
-    def number(self, path: str, value: t.Any, low: float, high: float) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = None
-        if isinstance(value, bool) or number is None or not low <= number <= high:
-            self.problem(path, f"{_show(value)} is not a number of seconds ({low}-{high})")
-            return low
-        return number
-
-    def boolean(self, path: str, value: t.Any) -> bool:
-        if not isinstance(value, bool):
-            self.problem(path, f"{_show(value)} is not true or false")
-            return False
-        return value
-
-    def string_list(self, path: str, value: t.Any) -> list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            self.problem(path, f"{_show(value)} is not a list of strings")
-            return []
-        return list(value)
-
-
-def _as_int(value: t.Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _show(value: t.Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _merge(defaults: dict[str, t.Any], given: dict[str, t.Any]) -> dict[str, t.Any]:
     merged = dict(defaults)
     merged.update({key: value for key, value in given.items() if value is not None})
     return merged
 
 
-def _env(check: _Checker, path: str, value: t.Any) -> tuple[dict[str, str], list[str]]:
-    """-> (clear variables as strings, names of secret variables)."""
-    env = check.mapping(path, value, ENV_KEYS)
-    clear: dict[str, str] = {}
-    for name, item in check.mapping(f"{path}.clear", env.get("clear")).items():
-        if not ENV_NAME_PATTERN.match(str(name)):
-            check.problem(f"{path}.clear.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
-        elif item is None or isinstance(item, (dict, list)):
-            check.problem(f"{path}.clear.{name}", f"{_show(item)} is not a string, number or boolean")
-        else:
-            clear[str(name)] = _env_string(item)
-    secret_names: list[str] = []
-    for name, item in check.mapping(f"{path}.secret", env.get("secret")).items():
-        if not ENV_NAME_PATTERN.match(str(name)):
-            check.problem(f"{path}.secret.{name}", "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
-        elif item is None or item == "" or isinstance(item, (dict, list)):
-            # never echo the value of a secret
-            check.problem(f"{path}.secret.{name}", "is empty or not a string (the value is not shown)")
-        else:
-            secret_names.append(str(name))
-    return clear, sorted(secret_names)
-
-
-def _env_string(value: t.Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _volumes(check: _Checker, path: str, value: t.Any) -> list[str]:
-    volumes = check.string_list(path, value or [])
-    sources: dict[str, str] = {}
-    for index, volume in enumerate(volumes):
-        try:
-            source, mount_path, _mode = parse_volume(volume)
-        except OptionError:
-            check.problem(f"{path}[{index}]", f"{_show(volume)} is not SOURCE:/container/path[:ro|rw]")
-            continue
-        if source in sources:
-            check.problem(f"{path}[{index}]", f"{_show(volume)}: {source} is already mounted at {sources[source]}"
-                                              " (one mount per source)")
-        sources[source] = mount_path
-    return volumes
-
-
-def _registry(check: _Checker, value: t.Any) -> dict[str, str] | None:
+def _registry(check: Checker, value: t.Any) -> dict[str, str] | None:
     if not value:
         return None
     registry = check.mapping("berth_registry", value, REGISTRY_KEYS)
@@ -264,7 +132,7 @@ def _registry(check: _Checker, value: t.Any) -> dict[str, str] | None:
     return {"server": server, "username": username, "auth": bool(username)}
 
 
-def _proxy(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
     proxy = _merge(PROXY_DEFAULTS, check.mapping("berth_proxy", value, tuple(PROXY_DEFAULTS)))
     path = "berth_proxy"
     for key in ("http_port", "https_port", "api_port"):
@@ -293,7 +161,7 @@ def _proxy(check: _Checker, value: t.Any) -> dict[str, t.Any]:
     return proxy
 
 
-def _maintenance(check: _Checker, value: t.Any) -> dict[str, str]:
+def _maintenance(check: Checker, value: t.Any) -> dict[str, str]:
     """Defaults of playbooks/maintenance.yml: the message, and a page template on the controller."""
     maintenance = _merge(MAINTENANCE_DEFAULTS, check.mapping("berth_maintenance", value, tuple(MAINTENANCE_DEFAULTS)))
     message = check.string("berth_maintenance.message", maintenance["message"])
@@ -304,7 +172,7 @@ def _maintenance(check: _Checker, value: t.Any) -> dict[str, str]:
     return {"message": message, "page": page}
 
 
-def _run_options(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
+def _run_options(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     options = check.mapping(path, value)
     _normalized, problems = normalize_options(options)
     for name, message in problems:
@@ -312,14 +180,14 @@ def _run_options(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     return dict(options)
 
 
-def _route(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
+def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     route = check.mapping(path, value, ROUTE_KEYS)
     hosts = check.string_list(f"{path}.hosts", route.get("hosts", []))
     if route.get("host") is not None:
         hosts = [check.string(f"{path}.host", route["host"])] + hosts
     for host in hosts:
         if host and not HOSTNAME_PATTERN.match(host):
-            check.problem(f"{path}.hosts", f"{_show(host)} is not a host name (e.g. app.example.com)")
+            check.problem(f"{path}.hosts", f"{show(host)} is not a host name (e.g. app.example.com)")
     path_prefix = check.string(f"{path}.path_prefix", route.get("path_prefix", "/"), re.compile(r"^/[^\s`]*$"),
                                "a URL path starting with /")
     if not hosts and path_prefix in ("", "/"):
@@ -343,16 +211,16 @@ def _route(check: _Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     }
 
 
-def _role(check: _Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> dict[str, t.Any]:
+def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> dict[str, t.Any]:
     path = f"berth_roles.{name}"
     if not _naming.is_valid_name(name):
         check.problem(path, "role names use lowercase letters, digits and - (they name inventory groups)")
     role = check.mapping(path, value, ROLE_KEYS)
-    clear, secret_names = _env(check, f"{path}.env", role.get("env"))
+    clear, secret_names = read_env(check, f"{path}.env", role.get("env"))
     cmd = role.get("cmd")
     if cmd is not None and not (isinstance(cmd, str) and cmd.strip()) and not (
             isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd)):
-        check.problem(f"{path}.cmd", f"{_show(cmd)} is not a command (a string or a list of strings)")
+        check.problem(f"{path}.cmd", f"{show(cmd)} is not a command (a string or a list of strings)")
     route = _route(check, f"{path}.proxy", role["proxy"]) if role.get("proxy") else None
     prefix = _naming.role_prefix(common["service"], name, common["destination"])
     return {
@@ -365,7 +233,7 @@ def _role(check: _Checker, name: str, value: t.Any, common: dict[str, t.Any]) ->
         "env": {**common["env"], **clear},
         "secret_names": sorted(set(common["secret_names"]) | set(secret_names)),
         "options": _run_options(check, f"{path}.options", role.get("options")),
-        "volumes": common["volumes"] + _volumes(check, f"{path}.volumes", role.get("volumes")),
+        "volumes": common["volumes"] + read_volumes(check, f"{path}.volumes", role.get("volumes")),
         "readiness_delay": check.number(f"{path}.readiness_delay", role.get("readiness_delay", 0 if route else 7),
                                         0, 600),
         "stop_timeout": check.integer(f"{path}.stop_timeout", role.get("stop_timeout", common["drain_timeout"]),
@@ -373,14 +241,14 @@ def _role(check: _Checker, name: str, value: t.Any, common: dict[str, t.Any]) ->
     }
 
 
-def _logging(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+def _logging(check: Checker, value: t.Any) -> dict[str, t.Any]:
     logging = check.mapping("berth_logging", value, LOGGING_KEYS)
     driver = check.string("berth_logging.driver", logging.get("driver", "json-file"), required=True)
     options = check.mapping("berth_logging.options", logging.get("options", {}))
     return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
 
 
-def _migrate(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
+def _migrate(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
              groups: t.Mapping[str, t.Sequence[str]], play_hosts: t.Sequence[str] | None) -> dict[str, t.Any]:
     """``berth_migrate``: one command, once per deploy, in a one-off container of the new version."""
     migrate = check.mapping("berth_migrate", value, MIGRATE_KEYS)
@@ -390,16 +258,16 @@ def _migrate(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
     cmd = migrate.get("cmd")
     if not (isinstance(cmd, str) and cmd.strip()) and not (
             isinstance(cmd, list) and cmd and all(isinstance(arg, str) and arg for arg in cmd)):
-        check.problem("berth_migrate.cmd", f"{_show(cmd)} is not a command (a string or a list of strings), "
+        check.problem("berth_migrate.cmd", f"{show(cmd)} is not a command (a string or a list of strings), "
                                            "e.g. bin/rails db:migrate")
         cmd = None
     when = migrate.get("when", "before_switch")
     if when not in MIGRATE_WHEN:
-        check.problem("berth_migrate.when", f"{_show(when)} is not one of {', '.join(MIGRATE_WHEN)}")
+        check.problem("berth_migrate.when", f"{show(when)} is not one of {', '.join(MIGRATE_WHEN)}")
     web_roles = [name for name, role in roles.items() if role["proxy"]]
     role = migrate.get("role") or (web_roles or list(roles) or [None])[0]
     if role not in roles:
-        check.problem("berth_migrate.role", f"{_show(role)} is not a role of berth_roles ({', '.join(roles)})")
+        check.problem("berth_migrate.role", f"{show(role)} is not a role of berth_roles ({', '.join(roles)})")
     hosts = [host for host in groups.get(role, []) if play_hosts is None or host in play_hosts]
     if groups and cmd and role in roles and not hosts:
         check.problem("berth_migrate.role", f"no host of role {role} (inventory group {role}) is in this run "
@@ -409,7 +277,7 @@ def _migrate(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
             "host": hosts[0] if hosts else None}
 
 
-def _boot(check: _Checker, value: t.Any) -> dict[str, t.Any]:
+def _boot(check: Checker, value: t.Any) -> dict[str, t.Any]:
     """Rolling batches: ``limit`` hosts (a count or a percentage) at a time, ``wait`` seconds between batches."""
     boot = check.mapping("berth_boot", value, BOOT_KEYS)
     limit = boot.get("limit", "100%")
@@ -435,7 +303,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     hooks that Ansible would read as inventory; ``play_hosts`` (the hosts the run targets, after
     ``--limit``) narrows ``hosts``, the hosts of the roles this run deploys to.
     """
-    check = _Checker()
+    check = Checker()
     if mode not in MODES:
         raise ConfigError([f"mode: {mode!r} is not one of {', '.join(MODES)}"])
     for name in unknown_variables(variables):
@@ -454,13 +322,13 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                            "pass it with -e berth_version=... or BERTH_VERSION",
                            required=(mode == "deploy"))
     drain_timeout = check.integer("berth_drain_timeout", raw["berth_drain_timeout"], 0, 3600, "seconds")
-    env_clear, env_secret_names = _env(check, "berth_env", raw["berth_env"])
+    env_clear, env_secret_names = read_env(check, "berth_env", raw["berth_env"])
     state_dir = check.string("berth_state_dir", raw["berth_state_dir"], re.compile(r"^/[^\s]*$"),
                              "an absolute path", required=True).rstrip("/")
     common = {
         "state_dir": state_dir,
         "service": service, "destination": destination, "env": env_clear, "secret_names": env_secret_names,
-        "volumes": _volumes(check, "berth_volumes", raw["berth_volumes"]), "drain_timeout": drain_timeout,
+        "volumes": read_volumes(check, "berth_volumes", raw["berth_volumes"]), "drain_timeout": drain_timeout,
     }
     roles_raw = raw["berth_roles"]
     if not isinstance(roles_raw, dict) or not roles_raw:
@@ -500,8 +368,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["accessories"] = accessories_plan(check, raw, Context(
         service=service, destination=destination, state_dir=state_dir, role_names=list(roles), groups=groups or {},
         primary_host=role_hosts[0] if role_hosts else None, inventory_dir=inventory_dir,
-        registry_server=plan["registry"]["server"] if plan["registry"] and plan["registry"]["auth"] else "",
-        env_reader=lambda path, value: _env(check, path, value)))
+        registry_server=plan["registry"]["server"] if plan["registry"] and plan["registry"]["auth"] else ""))
     plan["host_accessories"] = [name for name, accessory in plan["accessories"].items() if host in accessory["hosts"]]
     postgres = [accessory["postgres"] for accessory in plan["accessories"].values() if accessory["kind"] == "postgres"]
     plan["rails"] = rails_plan(check, raw["berth_rails"], roles, groups or {}, plan["boot"]["limit"],
@@ -527,33 +394,33 @@ HOST_PORT_PATTERN = re.compile(r"^([0-9]{1,5})(/tcp|/udp)?$")
 HOST_UNTIL_PATTERN = re.compile(r"^(([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{9,}(\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}\S*)$")
 
 
-def _host(check: _Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The berth_host_* variables and berth_ssh_allow, checked and normalized."""
     import ipaddress  # pylint: disable=import-outside-toplevel
 
     def choice(name: str, allowed: tuple[str, ...]) -> str:
         value = check.string(name, raw[name], required=True)
         if value and value not in allowed:
-            check.problem(name, f"{_show(value)} is not one of {', '.join(allowed)}")
+            check.problem(name, f"{show(value)} is not one of {', '.join(allowed)}")
         return value
 
     extra = raw["berth_host_docker_daemon_extra"]
     if not isinstance(extra, dict):
-        check.problem("berth_host_docker_daemon_extra", f"{_show(extra)} is not a mapping of daemon.json keys")
+        check.problem("berth_host_docker_daemon_extra", f"{show(extra)} is not a mapping of daemon.json keys")
         extra = {}
     ssh_allow = check.string_list("berth_ssh_allow", raw["berth_ssh_allow"])
     for index, cidr in enumerate(ssh_allow):
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            check.problem(f"berth_ssh_allow[{index}]", f"{_show(cidr)} is not an address or CIDR (e.g. 203.0.113.0/24)")
+            check.problem(f"berth_ssh_allow[{index}]", f"{show(cidr)} is not an address or CIDR (e.g. 203.0.113.0/24)")
     ports = [str(port) for port in (raw["berth_host_firewall_allow_ports"] or [])] \
         if isinstance(raw["berth_host_firewall_allow_ports"], list) else raw["berth_host_firewall_allow_ports"]
     ports = check.string_list("berth_host_firewall_allow_ports", ports)
     for index, port in enumerate(ports):
         match = HOST_PORT_PATTERN.match(port)
         if not match or not 1 <= int(match.group(1)) <= 65535:
-            check.problem(f"berth_host_firewall_allow_ports[{index}]", f"{_show(port)} is not PORT, PORT/tcp or PORT/udp")
+            check.problem(f"berth_host_firewall_allow_ports[{index}]", f"{show(port)} is not PORT, PORT/tcp or PORT/udp")
     keys = check.string_list("berth_host_deploy_user_keys", raw["berth_host_deploy_user_keys"])
     for index, key in enumerate(keys):
         if len(key.split()) < 2 or "\n" in key.strip():

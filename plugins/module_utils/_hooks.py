@@ -16,20 +16,18 @@ from __future__ import annotations
 import os
 import typing as t
 
+from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker
+
 # In the order they run during a deploy; on_failure replaces post_deploy when the deploy failed.
 HOOK_NAMES = ("pre_deploy", "pre_app_boot", "post_app_boot", "post_deploy", "on_failure")
 TASK_FILE_SUFFIXES = (".yml", ".yaml")
-
-
-class _Problems(t.Protocol):
-    def problem(self, path: str, message: str) -> None: ...
 
 
 def is_task_file(path: str) -> bool:
     return path.lower().endswith(TASK_FILE_SUFFIXES)
 
 
-def normalize_hooks(check: _Problems, value: t.Any, base_dir: str = "",
+def normalize_hooks(check: Checker, value: t.Any, base_dir: str = "",
                     inventory_sources: t.Sequence[str] = ()) -> dict[str, list[str]]:
     """``berth_hooks`` -> every hook name mapped to its files as absolute paths, in order.
 
@@ -56,7 +54,7 @@ def normalize_hooks(check: _Problems, value: t.Any, base_dir: str = "",
     return hooks
 
 
-def _file_list(check: _Problems, path: str, files: t.Any) -> list[str]:
+def _file_list(check: Checker, path: str, files: t.Any) -> list[str]:
     if files is None:
         return []
     if isinstance(files, str):
@@ -68,7 +66,7 @@ def _file_list(check: _Problems, path: str, files: t.Any) -> list[str]:
     return files
 
 
-def _resolve(check: _Problems, path: str, file: str, base_dir: str) -> str:
+def _resolve(check: Checker, path: str, file: str, base_dir: str) -> str:
     """The absolute path of a usable hook file, or "" after reporting why it is not usable."""
     expanded = os.path.expanduser(file.strip())
     if not os.path.isabs(expanded):
@@ -93,7 +91,7 @@ def _resolve(check: _Problems, path: str, file: str, base_dir: str) -> str:
     return ""
 
 
-def _read_as_inventory(check: _Problems, path: str, file: str, inventory_dirs: list[str]) -> bool:
+def _read_as_inventory(check: Checker, path: str, file: str, inventory_dirs: list[str]) -> bool:
     """Whether Ansible reads ``file`` as inventory (reported as a problem)."""
     real = os.path.realpath(file)
     for directory in inventory_dirs:

@@ -21,6 +21,8 @@ import math
 import re
 import typing as t
 
+from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker
+
 RAILS_KEYS = ("enabled", "pool_check", "max_connections", "headroom", "worker_memory", "malloc_arena_max")
 POOL_CHECKS = ("fail", "warn", "off")
 KEY_SECRETS = ("SECRET_KEY_BASE", "RAILS_MASTER_KEY")
@@ -33,19 +35,7 @@ SIZE = re.compile(r"^([0-9]+)([bkmg]?)$")
 UNITS = {"": 1, "b": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}
 
 
-class _Checker(t.Protocol):
-    problems: list[str]
-
-    def problem(self, path: str, message: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
-
-    def mapping(self, path: str, value: t.Any, allowed: t.Sequence[str] | None = None) -> dict[str, t.Any]: ...
-
-    def integer(self, path: str, value: t.Any, low: int, high: int, what: str = "") -> int: ...
-
-
-def rails_plan(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
+def rails_plan(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
                groups: t.Mapping[str, t.Sequence[str]], boot_limit: int | str,
                postgres_max_connections: int | None) -> dict[str, t.Any]:
     """Check ``berth_rails`` against the normalized roles; adds MALLOC_ARENA_MAX to their env.
@@ -75,7 +65,7 @@ def rails_plan(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]]
     return plan
 
 
-def _enabled(check: _Checker, value: t.Any, roles: dict[str, dict[str, t.Any]]) -> bool:
+def _enabled(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]]) -> bool:
     if value == "auto":
         return any("RAILS_ENV" in role["env"] or set(KEY_SECRETS) & set(role["secret_names"]) for role in roles.values())
     if isinstance(value, bool):
@@ -101,7 +91,7 @@ def _env_int(env: t.Mapping[str, str], names: t.Sequence[str], default: int) -> 
     return default
 
 
-def _check_connections(check: _Checker, settings: dict[str, t.Any], roles: dict[str, dict[str, t.Any]],
+def _check_connections(check: Checker, settings: dict[str, t.Any], roles: dict[str, dict[str, t.Any]],
                        groups: t.Mapping[str, t.Sequence[str]], boot_limit: int | str,
                        postgres_max_connections: int | None) -> dict[str, t.Any] | None:
     pool_check = settings.get("pool_check", "fail")
@@ -138,7 +128,7 @@ def _check_connections(check: _Checker, settings: dict[str, t.Any], roles: dict[
     return numbers
 
 
-def _max_connections(check: _Checker, settings: dict[str, t.Any],
+def _max_connections(check: Checker, settings: dict[str, t.Any],
                      postgres_max_connections: int | None) -> tuple[int | None, str]:
     if settings.get("max_connections") is not None:
         return check.integer("berth_rails.max_connections", settings["max_connections"], 1, 1_000_000,
@@ -157,7 +147,7 @@ def _batch_size(limit: int | str, hosts: int) -> int:
     return min(hosts, int(limit))
 
 
-def _check_memory(check: _Checker, worker_memory: t.Any, roles: dict[str, dict[str, t.Any]]) -> None:
+def _check_memory(check: Checker, worker_memory: t.Any, roles: dict[str, dict[str, t.Any]]) -> None:
     per_worker = _bytes(worker_memory)
     if per_worker is None:
         check.problem("berth_rails.worker_memory", f"{worker_memory!r} is not a size like 300m or 1g")

@@ -214,9 +214,9 @@ def test_role_defaults_are_the_config_defaults():
 
 def test_host_settings_are_checked():
     """_config._host (not wired into build_plan yet) accepts the defaults and names every bad value."""
-    from ansible_collections.berth.deploy.plugins.module_utils import _config
+    from ansible_collections.berth.deploy.plugins.module_utils import _checks, _config
 
-    check = _config._Checker()
+    check = _checks.Checker()
     assert _config._host(check, _config.DEFAULTS)["firewall"] == "none" and not check.problems
     bad = {**_config.DEFAULTS, "berth_ssh_allow": ["10.0.0.0/8", "nope"], "berth_host_firewall": "iptables",
            "berth_host_firewall_allow_ports": [8443, "51820/udp", "70000"], "berth_host_log_max_file": 0}
