@@ -91,6 +91,7 @@ compose:
   berth_destination: berth_tf.tags.Environment | default('')
 """
 
+import collections
 import os
 import re
 import typing as t
@@ -194,11 +195,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """One inventory name per server: the first of ``hostnames`` that no other server shares."""
         ways = self.get_option("hostnames") or ["name", "address"]
         candidates = [[str(server.get(way) or "") for way in ways] + [server["address"]] for server in servers]
+        # how many servers each way would give each name
+        counts = [collections.Counter(options[position] for options in candidates) for position in range(len(ways) + 1)]
         names: list[str] = []
-        for index, options in enumerate(candidates):
+        for options in candidates:
             for position, option in enumerate(options):
-                shared = sum(1 for other in candidates if len(other) > position and other[position] == option)
-                if option and (shared == 1 or position == len(options) - 1):
+                if option and (counts[position][option] == 1 or position == len(options) - 1):
                     names.append(option)
                     break
         taken: dict[str, str] = {}
