@@ -36,6 +36,8 @@ REDIS_KEYS = ("name", "image", "hosts", "password", "maxmemory", "maxmemory_poli
               "options")
 REDIS_POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
                   "volatile-random", "volatile-ttl")
+# the role that runs an accessory of each kind (setup.yml, accessory.yml)
+KIND_ROLES = {"generic": "berth.deploy.accessory", "postgres": "berth.deploy.postgres", "redis": "berth.deploy.redis"}
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
 POSTGRES_DATA = "/var/lib/postgresql/data"
 POSTGRES_UID = 999  # the official image's postgres user
@@ -105,6 +107,7 @@ def _generic(check: Checker, path: str, name: str, value: t.Any, context: Contex
     return {
         "name": name,
         "kind": kind,
+        "role": KIND_ROLES[kind],
         "container": container,
         "image": image,
         "image_repository": split_reference(image)[0] if image else "",

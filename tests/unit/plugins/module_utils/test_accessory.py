@@ -29,7 +29,7 @@ def test_an_accessory_runs_on_the_primary_host_by_default_and_publishes_on_loopb
     assert search["hosts"] == ["web1"]
     assert search["options"]["publish"] == ["127.0.0.1:9200:9200"]
     assert search["image_repository"] == "opensearch" and search["image_tag"] == "2"
-    assert search["registry_auth"] is False
+    assert search["registry_auth"] is False and search["role"] == "berth.deploy.accessory"
     assert plan["host_accessories"] == ["search"]
     assert plan_of({"berth_accessories": {"search": {"image": "opensearch:2"}}}, host="web2")["host_accessories"] == []
 
@@ -98,6 +98,7 @@ def test_postgres_maps_onto_the_official_image_contract_without_its_password():
                                        "settings": {"shared_buffers": "256MB", "fsync": True}}}, host="db1")
     db = plan["accessories"]["db"]
     assert db["kind"] == "postgres" and db["container"] == "shop-db" and db["hosts"] == ["db1"]
+    assert db["role"] == "berth.deploy.postgres"
     assert db["image"] == "postgres:17"
     assert db["cmd"] == ["postgres", "-c", "max_connections=50", "-c", "fsync=on", "-c", "shared_buffers=256MB"]
     assert db["env"] == {"POSTGRES_USER": "shop", "POSTGRES_DB": "shop", "PGDATA": "/var/lib/postgresql/data"}
