@@ -153,10 +153,31 @@ EOF
   say "$t" "traefik:$TRAEFIK_VERSION built, checked and pushed"
 }
 
+# debootstrap_cached TARBALL PACKAGES SETUP: a minbase bookworm with PACKAGES, finished by the function
+# SETUP (given the tree), cached as TARBALL; nothing to do when TARBALL exists.
+debootstrap_cached() {
+  local rootfs=$1 packages=$2 setup=$3 t root
+  [ ! -f "$rootfs" ] || return 0
+  t=$(now_us)
+  root=$(mktemp -d "$WORK/rootfs.XXXXXX")
+  mkdir -p "$CACHE_DIR"
+  quiet debootstrap --variant=minbase --include="$packages" bookworm "$root" "$DEBIAN_MIRROR"
+  "$setup" "$root"
+  tar --numeric-owner -C "$root" -cf "$rootfs.tmp" .
+  mv "$rootfs.tmp" "$rootfs"
+  rm -rf "$root"
+  say "$t" "debootstrap bookworm, cached as $rootfs"
+}
+
+# The server tree as cached: no package archives, apt caches, docs, man pages or translations.
+server_rootfs_cleanup() {
+  rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/*.bin "$1"/usr/share/{doc,man,locale}/*
+}
+
 # The debootstrap root filesystem is cached as a tarball and as the local image berth-test/server-base;
 # server/Dockerfile configures it (a quick rebuild when only the configuration changes).
 build_server() {
-  local t=$(now_us) key recipe rootfs base root=$WORK/server-root old
+  local t=$(now_us) key recipe rootfs base old
   key=$(echo "$SERVER_PACKAGES" | recipe_of)
   rootfs=$CACHE_DIR/bookworm-rootfs-$key.tar
   base=berth-test/server-base:$key
@@ -165,17 +186,8 @@ build_server() {
     say "$t" "server image up to date"
     return
   fi
-  if [ ! -f "$rootfs" ]; then
-    mkdir -p "$CACHE_DIR"
-    quiet debootstrap --variant=minbase --include="$SERVER_PACKAGES" bookworm "$root" "$DEBIAN_MIRROR"
-    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
-      "$root"/usr/share/{doc,man,locale}/*
-    tar --numeric-owner -C "$root" -cf "$rootfs.tmp" .
-    mv "$rootfs.tmp" "$rootfs"
-    rm -rf "$root"
-    say "$t" "debootstrap bookworm, cached as $rootfs"
-    t=$(now_us)
-  fi
+  debootstrap_cached "$rootfs" "$SERVER_PACKAGES" server_rootfs_cleanup
+  t=$(now_us)
   old=$(docker image inspect -f '{{.Id}}' "$SERVER_IMAGE" "$base" 2>/dev/null || true)
   if [ "${BERTH_TESTBED_REBUILD:-0}" = 1 ] || ! docker image inspect "$base" >/dev/null 2>&1; then
     quiet docker import "$rootfs" "$base"
@@ -258,23 +270,15 @@ debian_slim_setup() {
 build_debian() {
   [ "${debian_checked:-0}" = 0 ] || return 0
   debian_checked=1
-  local t=$(now_us) key rootfs root=$WORK/debian-root old
+  local t=$(now_us) key rootfs old
   key=$( { echo "$DEBIAN_PACKAGES $DEBIAN_MIRROR"; declare -f debian_slim_setup; } | recipe_of)
   rootfs=$CACHE_DIR/bookworm-slim-rootfs-$key.tar
   if up_to_date "$DEBIAN_IMAGE" "$key"; then
     say "$t" "debian image up to date"
     return
   fi
-  if [ ! -f "$rootfs" ]; then
-    mkdir -p "$CACHE_DIR"
-    quiet debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" bookworm "$root" "$DEBIAN_MIRROR"
-    debian_slim_setup "$root"
-    tar --numeric-owner -C "$root" -cf "$rootfs.tmp" .
-    mv "$rootfs.tmp" "$rootfs"
-    rm -rf "$root"
-    say "$t" "debootstrap bookworm (slim), cached as $rootfs"
-    t=$(now_us)
-  fi
+  debootstrap_cached "$rootfs" "$DEBIAN_PACKAGES" debian_slim_setup
+  t=$(now_us)
   old=$(docker image inspect -f '{{.Id}}' "$DEBIAN_IMAGE" 2>/dev/null || true)
   quiet docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["bash"]' -c "LABEL $RECIPE_LABEL=$key" \
     "$rootfs" "$DEBIAN_IMAGE"
