@@ -8,9 +8,8 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
-from tests.integration.conftest import APP_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE, TRAEFIK_IMAGE, on_server, ssh_host, throwaway_server
+from tests.integration.conftest import APP_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE, TRAEFIK_IMAGE, on_server, throwaway_server, write_server_inventory
 from tests.support.ansible_run import REPO, run_playbook
 
 pytestmark = pytest.mark.slow
@@ -35,11 +34,7 @@ def server(testbed, ssh_key):
 
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory, server, ssh_key):
-    directory = tmp_path_factory.mktemp("acc-inventory")
-    host = ssh_host(ADDRESS, ssh_key)
-    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": {"acc1": host}}}}}))
-    (directory / "group_vars").mkdir()
-    (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+    return write_server_inventory(tmp_path_factory.mktemp("acc-inventory"), {"acc1": ADDRESS}, ssh_key, {
         "berth_service": "acc",
         "berth_host_bootstrap": False,  # the test-bed server already has Docker
         "berth_image": APP_IMAGE,
@@ -48,8 +43,7 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_postgres": POSTGRES,
         "berth_redis": REDIS,
         "berth_accessories": {"echo": ECHO},
-    }, sort_keys=False))
-    return directory
+    })
 
 
 def playbook(name, inventory, extra_vars=None, **kwargs):

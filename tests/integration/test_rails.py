@@ -9,9 +9,8 @@ import time
 import urllib.parse
 
 import pytest
-import yaml
 
-from tests.integration.conftest import POSTGRES_IMAGE, RAILS_IMAGE, REDIS_IMAGE, TRAEFIK_IMAGE, on_server, ssh_host, throwaway_server
+from tests.integration.conftest import POSTGRES_IMAGE, RAILS_IMAGE, REDIS_IMAGE, TRAEFIK_IMAGE, on_server, throwaway_server, write_server_inventory
 from tests.support.ansible_run import REPO, run_playbook
 from tests.support.load import KeepAliveLoad
 
@@ -32,11 +31,7 @@ def server(testbed, ssh_key):
 
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory, server, ssh_key):
-    directory = tmp_path_factory.mktemp("rails-inventory")
-    host = ssh_host(ADDRESS, ssh_key)
-    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": {"rails1": host}}}}}))
-    (directory / "group_vars").mkdir()
-    (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+    return write_server_inventory(tmp_path_factory.mktemp("rails-inventory"), {"rails1": ADDRESS}, ssh_key, {
         "berth_service": "shop",
         "berth_host_bootstrap": False,  # the test-bed server already has Docker
         "berth_image": RAILS_IMAGE,
@@ -54,8 +49,7 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_redis": {"image": REDIS_IMAGE, "password": REDIS_PASSWORD},
         "berth_migrate": {"cmd": "bin/rails db:migrate", "timeout": 300},
         "berth_deploy_timeout": 60, "berth_drain_timeout": 10,
-    }, sort_keys=False))
-    return directory
+    })
 
 
 def playbook(name, inventory, extra_vars=None, version=""):
