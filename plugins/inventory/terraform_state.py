@@ -7,19 +7,25 @@ name: terraform_state
 short_description: Servers, groups and outputs from Terraform state files
 version_added: 0.1.0
 description:
-  - Reads Terraform (or OpenTofu) state files (format version 4, as C(terraform state pull) writes
-    them) and makes one host per instance of a server resource, keyed by its full address, so every
-    C(count) index and C(for_each) key is a host of its own. No terraform binary is needed.
+  - Reads Terraform (or OpenTofu) state and makes one host per instance of a server resource, keyed
+    by its full address, so every C(count) index and C(for_each) key is a host of its own.
+  - "State comes from O(sources), merged in order: a state file (format version 4, as
+    C(terraform state pull) writes it), C(terraform show -json) (or C(tofu show -json)) in a project
+    directory, or a backend read without the binary: S3, Terraform's HTTP backend (GitLab-managed
+    state) and Terraform Cloud / HCP Terraform / Enterprise."
   - Server resource types and where their name, addresses and tags are come from a table of
     mappings (aws_instance, hcloud_server, digitalocean_droplet, google_compute_instance,
     linode_instance, vultr_instance, openstack_compute_instance_v2, scaleway_instance_server,
-    oci_core_instance) that O(mappings) extends.
+    oci_core_instance, azurerm_linux_virtual_machine through its NIC and public IP, proxmox_vm_qemu,
+    proxmox_virtual_environment_vm, libvirt_domain) that O(mappings) extends.
   - Groups come from tags or labels (O(group_by_tags), e.g. tag C(Role=web) -> group C(web), a berth
     role), from the resource type and module, and from C(keyed_groups)/C(groups)/C(compose).
   - Non-sensitive outputs become variables of O(outputs_group). Sensitive outputs and the
-    attributes Terraform marks sensitive are left out.
+    attributes Terraform marks sensitive are left out of the inventory; the names of sensitive
+    outputs are listed in C(berth_tf_sensitive_outputs), and the P(berth.deploy.terraform_output#lookup)
+    lookup reads their values when a task needs them.
   - Every value read from state is marked unsafe, so Ansible never templates it.
-  - A missing or corrupt file is one error naming it. The inventory file's name must end in
+  - A missing or corrupt file, or a backend that cannot be read, is one error naming the source. The inventory file's name must end in
     C(.terraform_state.yml), C(.terraform_state.yaml), C(.tfstate.yml) or C(.tfstate.yaml).
 author:
   - berth.deploy maintainers (@berth-deploy)
@@ -34,8 +40,27 @@ options:
     type: str
   sources:
     description:
-      - The states to read and merge, in order. C(path) is a state file; relative paths start at the
-        inventory file's directory.
+      - The states to read and merge, in order. Each item has one of these keys.
+      - "C(path: FILE): a state file (or saved C(show -json) output). Relative paths start at the
+        inventory file's directory."
+      - "C(show: {project_dir, binary, workspace, timeout}): runs C(BINARY show -json) (C(terraform) by
+        default, or C(tofu) or a path) in an initialized project directory; C(workspace) sets
+        C(TF_WORKSPACE)."
+      - "C(s3: {bucket, key, region, endpoint, profile, workspace, workspace_key_prefix, use_path_style,
+        validate_certs}): the S3 backend's object; a workspace other than C(default) is read at
+        C(<workspace_key_prefix>/<workspace>/<key>) (prefix C(env:) by default). Credentials come from
+        the AWS chain (environment, C(profile), SSO, instance role). Needs boto3 on the controller."
+      - "C(http: {address, username, password, validate_certs, ca_path, timeout}): Terraform's HTTP
+        backend, read with GET and basic auth; for GitLab the address is
+        C(https://GITLAB/api/v4/projects/ID/terraform/state/NAME), the user name yours and the password a
+        token with the api scope. C(TF_HTTP_ADDRESS), C(TF_HTTP_USERNAME) and C(TF_HTTP_PASSWORD) are
+        read as Terraform reads them."
+      - "C(cloud: {organization, workspace, hostname, token, validate_certs, ca_path, timeout}): a Terraform
+        Cloud, HCP Terraform or Enterprise workspace's current state, through the API. C(hostname) is
+        C(app.terraform.io) by default (or C(TF_CLOUD_HOSTNAME)), C(organization) may come from
+        C(TF_CLOUD_ORGANIZATION); the token from C(token), C(TF_TOKEN_<hostname>) (dots as C(_)) or the
+        credentials file C(terraform login) writes."
+      - Keep passwords and tokens in those environment variables rather than in the inventory file.
     type: list
     elements: dict
     required: true
@@ -82,6 +107,11 @@ EXAMPLES = r"""
 plugin: berth.deploy.terraform_state
 sources:
   - path: ../../terraform/terraform.tfstate
+  # - show: {project_dir: ../../terraform, binary: tofu}
+  # - s3: {bucket: acme-tfstate, key: shop/terraform.tfstate, region: eu-west-1, workspace: production}
+  # - http: {address: "https://gitlab.example.com/api/v4/projects/42/terraform/state/production",
+  #          username: deployer}           # password: TF_HTTP_PASSWORD
+  # - cloud: {organization: acme, workspace: shop-production}   # token: TF_TOKEN_app_terraform_io
 address: public
 group_by_tags: [Role]          # Role=web -> group web (a key of berth_roles)
 keyed_groups:
@@ -99,20 +129,10 @@ from dataclasses import asdict
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.berth.deploy.plugins.module_utils import _tfstate
-
-try:  # ansible-core 2.19+: values an inventory plugin sets are never templated (no trust tag)
-    from ansible._internal._templating import _engine  # noqa: F401  pylint: disable=unused-import
-    NEEDS_UNSAFE = False
-except ImportError:  # older: mark every value from state unsafe
-    NEEDS_UNSAFE = True
-
-
-def untemplated(value: t.Any) -> t.Any:
-    return wrap_var(value) if NEEDS_UNSAFE else value
-
+from ansible_collections.berth.deploy.plugins.plugin_utils import _tfsources
+from ansible_collections.berth.deploy.plugins.plugin_utils._tfsources import untemplated
 
 GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -133,35 +153,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if use_cache:
             data = self._cache.get(cache_key)
         if data is None:
-            data = self._read_sources(os.path.dirname(path))
+            data = self._read_sources(path)
             if self.get_option("cache"):
                 self._cache[cache_key] = data
         self._populate(data)
 
-    def _read_sources(self, base: str) -> dict[str, t.Any]:
+    def _read_sources(self, path: str) -> dict[str, t.Any]:
         try:
             mappings = {**_tfstate.MAPPINGS, **_tfstate.user_mappings(self.get_option("mappings"))}
-        except _tfstate.StateError as error:
+            documents = _tfsources.read_documents(self.get_option("sources"), os.path.dirname(path))
+        except (_tfsources.SourceError, _tfstate.StateError) as error:
             raise AnsibleParserError(f"berth.deploy.terraform_state: {error}") from None
-        found: dict[str, t.Any] = {"servers": [], "outputs": {}, "sensitive": []}
-        for number, source in enumerate(self.get_option("sources") or []):
-            label = f"sources[{number}]"
-            if not isinstance(source, dict) or not source.get("path"):
-                raise AnsibleParserError(f"berth.deploy.terraform_state: {label} needs a path (a state file)")
-            state_path = os.path.join(base, str(source["path"]))
-            try:
-                with open(state_path, encoding="utf-8") as handle:
-                    state = _tfstate.load_state(handle.read(), state_path)
-            except OSError as error:
-                raise AnsibleParserError(f"berth.deploy.terraform_state: {label}: cannot read {state_path}: "
-                                         f"{error.strerror}") from None
-            except _tfstate.StateError as error:
-                raise AnsibleParserError(f"berth.deploy.terraform_state: {label}: {error}") from None
-            for server in _tfstate.servers(state, mappings):
-                found["servers"].append({**asdict(server), "source": state_path})
-            plain, sensitive = _tfstate.outputs(state)
-            found["outputs"].update(plain)
-            found["sensitive"].extend(sensitive)
+        found: dict[str, t.Any] = {"servers": [], "outputs": {}, "sensitive": {}}
+        output_sources: dict[str, str] = {}
+        for document in documents:
+            for server in _tfstate.servers(document, mappings):
+                found["servers"].append({**asdict(server), "source": document.source})
+            for name, value in document.outputs.items():
+                if name in output_sources and found["outputs"][name] != value:
+                    self.display.warning(f"berth.deploy.terraform_state: output {name} of {document.source} "
+                                         f"replaces the one of {output_sources[name]}")
+                found["outputs"][name] = value
+                output_sources[name] = document.source
+            # the lookup terraform_output reads these from the same inventory file when a task needs one
+            found["sensitive"].update(dict.fromkeys(document.sensitive_outputs, os.path.abspath(path)))
         return found
 
     def _populate(self, data: dict[str, t.Any]) -> None:
@@ -189,7 +204,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for key, value in data["outputs"].items():
             self.inventory.set_variable(group, key, untemplated(value))
         if data["sensitive"]:
-            self.display.vvv(f"berth.deploy.terraform_state: sensitive outputs left out: {', '.join(data['sensitive'])}")
+            self.inventory.set_variable(group, "berth_tf_sensitive_outputs", untemplated(data["sensitive"]))
 
     def _host_names(self, servers: list[dict[str, t.Any]]) -> list[str]:
         """One inventory name per server: the first of ``hostnames`` that no other server shares."""

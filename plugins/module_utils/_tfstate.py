@@ -2,11 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Terraform state -> servers: reading a state, one server per resource instance, provider mappings.
 
-A state (format version 4, what ``terraform state pull`` prints) lists resources; each resource has
-instances, one per ``count`` index or ``for_each`` key. Every instance of a mapped resource type is
-one server, keyed by its full address (``module.app[0].aws_instance.web["blue"]``). Where a
-provider keeps the name, addresses and tags is data (``MAPPINGS``), not code: a mapping names an
-attribute path for each, and users add their own types the same way.
+Two documents describe the same thing: a state (format version 4, what ``terraform state pull``
+prints) lists resources, each with instances, one per ``count`` index or ``for_each`` key; the
+output of ``terraform show -json`` nests the instances in modules and marks sensitive values in a
+parallel ``sensitive_values`` tree. Both become a list of ``Instance``s with sensitive values
+removed. Every instance of a mapped resource type is one server, keyed by its full address
+(``module.app[0].aws_instance.web["blue"]``). Where a provider keeps the name, addresses and tags
+is data (``MAPPINGS``), not code: a mapping names an attribute path for each (``->`` follows a
+resource id to the resource it names, as Azure's NIC and public IP), and users add their own
+types the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 SUPPORTED_VERSION = 4
+REFERENCE = "->"
 
 
 class StateError(ValueError):
@@ -24,7 +29,10 @@ class StateError(ValueError):
 
 @dataclass(frozen=True)
 class Mapping:
-    """Attribute paths (dots and list indexes: ``network_interface.0.network_ip``) of one resource type."""
+    """Attribute paths (dots and list indexes: ``network_interface.0.network_ip``) of one resource type.
+
+    ``a.0 -> b`` reads ``a.0`` as a resource id and goes on at ``b`` of the instance with that id.
+    """
     name: tuple[str, ...]
     public: tuple[str, ...]
     private: tuple[str, ...]
@@ -35,6 +43,7 @@ def _paths(*paths: str) -> tuple[str, ...]:
     return paths
 
 
+AZURE_NIC = "network_interface_ids.0 -> ip_configuration.0"
 # resource type -> where its name, public and private IPv4 address and tags (or labels) are
 MAPPINGS: dict[str, Mapping] = {
     "aws_instance": Mapping(_paths("tags.Name"), _paths("public_ip"), _paths("private_ip"), _paths("tags")),
@@ -43,6 +52,10 @@ MAPPINGS: dict[str, Mapping] = {
                                     _paths("tags")),
     "google_compute_instance": Mapping(_paths("name"), _paths("network_interface.0.access_config.0.nat_ip"),
                                        _paths("network_interface.0.network_ip"), _paths("labels")),
+    "azurerm_linux_virtual_machine": Mapping(
+        _paths("computer_name", "name"),
+        _paths("public_ip_address", f"{AZURE_NIC}.public_ip_address_id -> ip_address"),
+        _paths("private_ip_address", f"{AZURE_NIC}.private_ip_address"), _paths("tags")),
     "linode_instance": Mapping(_paths("label"), _paths("ip_address"), _paths("private_ip_address"), _paths("tags")),
     "vultr_instance": Mapping(_paths("label", "hostname"), _paths("main_ip"), _paths("internal_ip"), _paths("tags")),
     "openstack_compute_instance_v2": Mapping(_paths("name"), _paths("access_ip_v4", "network.0.fixed_ip_v4"),
@@ -51,36 +64,114 @@ MAPPINGS: dict[str, Mapping] = {
                                         _paths("private_ip"), _paths("tags")),
     "oci_core_instance": Mapping(_paths("display_name"), _paths("public_ip"), _paths("private_ip"),
                                  _paths("freeform_tags")),
+    # Proxmox (Telmate and bpg providers) and libvirt know one address per interface, public or not;
+    # bpg lists the loopback interface first
+    "proxmox_vm_qemu": Mapping(_paths("name"), _paths("default_ipv4_address", "ssh_host"),
+                               _paths("default_ipv4_address", "ssh_host"), _paths("tags")),
+    "proxmox_virtual_environment_vm": Mapping(_paths("name"), _paths("ipv4_addresses.1.0"),
+                                              _paths("ipv4_addresses.1.0"), _paths("tags")),
+    "libvirt_domain": Mapping(_paths("name"), _paths("network_interface.0.addresses.0"),
+                              _paths("network_interface.0.addresses.0"), _paths("metadata")),
 }
 
 
 @dataclass
-class Server:
+class Instance:
+    """One instance of a resource, whatever document it came from; sensitive values removed."""
     address: str  # the instance's full address
+    mode: str  # managed or data
     type: str
     module: str
     index: t.Any  # count index (int), for_each key (str) or None
+    attributes: dict[str, t.Any]
+
+
+@dataclass
+class Document:
+    source: str
+    instances: list[Instance]
+    outputs: dict[str, t.Any]  # name -> value, the non-sensitive ones
+    sensitive_outputs: dict[str, t.Any]  # name -> value
+
+
+@dataclass
+class Server:
+    address: str
+    type: str
+    module: str
+    index: t.Any
     name: str
     public_ip: str
     private_ip: str
     tags: dict[str, str]
-    attributes: dict[str, t.Any] = field(default_factory=dict)  # sensitive values removed
+    attributes: dict[str, t.Any] = field(default_factory=dict)
 
 
-def load_state(text: str, source: str) -> dict[str, t.Any]:
-    """Parse a state document; refuse what is not a version 4 state, naming ``source``."""
+def parse(text: str, source: str) -> Document:
+    """A state (version 4) or ``terraform show -json`` output; refuse anything else, naming ``source``."""
     try:
-        state = json.loads(text)
+        document = json.loads(text)
     except ValueError as error:
         raise StateError(f"{source}: not a Terraform state (invalid JSON: {error})") from None
-    if not isinstance(state, dict) or "version" not in state:
+    if isinstance(document, dict) and "format_version" in document and "version" not in document:
+        return _parse_show(document, source)
+    if not isinstance(document, dict) or "version" not in document:
         raise StateError(f"{source}: not a Terraform state (no 'version' key)")
-    if state["version"] != SUPPORTED_VERSION:
-        raise StateError(f"{source}: state format version {state['version']!r} is unsupported (only {SUPPORTED_VERSION}): "
-                         "run `terraform state pull` with Terraform 0.12 or newer to get a version 4 state")
-    if not isinstance(state.get("resources", []), list):
+    if document["version"] != SUPPORTED_VERSION:
+        raise StateError(f"{source}: state format version {document['version']!r} is unsupported (only "
+                         f"{SUPPORTED_VERSION}): run `terraform state pull` with Terraform 0.12 or newer to get a "
+                         "version 4 state")
+    if not isinstance(document.get("resources") or [], list):
         raise StateError(f"{source}: 'resources' is not a list")
-    return state
+    plain, sensitive = _split_outputs(document.get("outputs"))
+    return Document(source, list(_state_instances(document)), plain, sensitive)
+
+
+def _state_instances(state: t.Mapping[str, t.Any]) -> t.Iterator[Instance]:
+    for resource in state.get("resources") or []:
+        for instance in resource.get("instances") or []:
+            index = instance.get("index_key")
+            yield Instance(
+                address=instance_address(resource, index),
+                mode=resource.get("mode", "managed"),
+                type=resource.get("type", ""),
+                module=resource.get("module", ""),
+                index=index,
+                attributes=without_sensitive(instance.get("attributes") or {},
+                                             instance.get("sensitive_attributes") or []),
+            )
+
+
+def _parse_show(document: t.Mapping[str, t.Any], source: str) -> Document:
+    values = document.get("values") or {}  # a state with no resources has no values
+    if not isinstance(values, dict):
+        raise StateError(f"{source}: not `terraform show -json` output ('values' is not an object)")
+    plain, sensitive = _split_outputs(values.get("outputs"))
+    return Document(source, list(_show_instances(values.get("root_module") or {}, "")), plain, sensitive)
+
+
+def _show_instances(module: t.Mapping[str, t.Any], module_address: str) -> t.Iterator[Instance]:
+    for resource in module.get("resources") or []:
+        yield Instance(
+            address=resource.get("address") or instance_address(
+                {**resource, "module": module_address}, resource.get("index")),
+            mode=resource.get("mode", "managed"),
+            type=resource.get("type", ""),
+            module=module_address,
+            index=resource.get("index"),
+            attributes=without_marked(resource.get("values") or {}, resource.get("sensitive_values") or {}),
+        )
+    for child in module.get("child_modules") or []:
+        yield from _show_instances(child, child.get("address", ""))
+
+
+def _split_outputs(outputs: t.Any) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    plain: dict[str, t.Any] = {}
+    sensitive: dict[str, t.Any] = {}
+    for name, output in (outputs or {}).items() if isinstance(outputs, dict) else ():
+        if isinstance(output, dict):
+            (sensitive if output.get("sensitive") else plain)[str(name)] = output.get("value")
+    return plain, sensitive
 
 
 def instance_address(resource: t.Mapping[str, t.Any], index: t.Any) -> str:
@@ -91,47 +182,63 @@ def instance_address(resource: t.Mapping[str, t.Any], index: t.Any) -> str:
     return f"{prefix}{data}{resource['type']}.{resource['name']}{suffix}"
 
 
-def servers(state: t.Mapping[str, t.Any], mappings: t.Mapping[str, Mapping]) -> list[Server]:
-    """Every instance of a managed resource whose type has a mapping, in state order."""
+def servers(document: Document, mappings: t.Mapping[str, Mapping]) -> list[Server]:
+    """Every instance of a managed resource whose type has a mapping, in document order."""
+    by_id = _ById(document.instances)
     found = []
-    for resource in state.get("resources") or []:
-        mapping = mappings.get(resource.get("type", ""))
-        if resource.get("mode", "managed") != "managed" or mapping is None:
+    for instance in document.instances:
+        mapping = mappings.get(instance.type)
+        if instance.mode != "managed" or mapping is None:
             continue
-        for instance in resource.get("instances") or []:
-            attributes = without_sensitive(instance.get("attributes") or {}, instance.get("sensitive_attributes") or [])
-            index = instance.get("index_key")
-            found.append(Server(
-                address=instance_address(resource, index),
-                type=resource["type"],
-                module=resource.get("module", ""),
-                index=index,
-                name=_text(first(attributes, mapping.name)),
-                public_ip=_text(first(attributes, mapping.public)),
-                private_ip=_text(first(attributes, mapping.private)),
-                tags=tags_of(first(attributes, mapping.tags)),
-                attributes=attributes,
-            ))
+        attributes = instance.attributes
+        found.append(Server(
+            address=instance.address,
+            type=instance.type,
+            module=instance.module,
+            index=instance.index,
+            name=_text(first(attributes, mapping.name, by_id)),
+            public_ip=_text(first(attributes, mapping.public, by_id)),
+            private_ip=_text(first(attributes, mapping.private, by_id)),
+            tags=tags_of(first(attributes, mapping.tags, by_id)),
+            attributes=attributes,
+        ))
     return found
 
 
-def lookup(attributes: t.Any, path: str) -> t.Any:
-    """The value at a dotted path (``network.0.ip``), or None."""
+class _ById:
+    """Managed instances by their ``id`` attribute, indexed on first use (most mappings never follow ids)."""
+
+    def __init__(self, instances: list[Instance]) -> None:
+        self._instances = instances
+        self._index: dict[str, dict[str, t.Any]] | None = None
+
+    def get(self, resource_id: t.Any) -> dict[str, t.Any] | None:
+        if self._index is None:
+            self._index = {str(instance.attributes["id"]): instance.attributes for instance in self._instances
+                           if instance.mode == "managed" and instance.attributes.get("id")}
+        return self._index.get(str(resource_id)) if isinstance(resource_id, (str, int)) else None
+
+
+def lookup(attributes: t.Any, path: str, by_id: _ById | None = None) -> t.Any:
+    """The value at a dotted path (``network.0.ip``, ``nic_ids.0 -> ip``), or None."""
     value = attributes
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
+    for number, hop in enumerate(path.split(REFERENCE)):
+        if number:
+            value = by_id.get(value) if by_id is not None else None
+        for part in hop.strip().split("."):
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
     return value
 
 
-def first(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str]) -> t.Any:
+def first(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str], by_id: _ById | None = None) -> t.Any:
     """The value of the first path that has a non-empty one."""
     for path in paths:
-        value = lookup(attributes, path)
+        value = lookup(attributes, path, by_id)
         if value not in (None, "", [], {}):
             return value
     return None
@@ -142,12 +249,16 @@ def _text(value: t.Any) -> str:
 
 
 TAG_SEPARATOR = re.compile(r"[:=]")
+TAG_LIST_SEPARATOR = re.compile(r"[;,\s]+")
 
 
 def tags_of(value: t.Any) -> dict[str, str]:
-    """Tags or labels as a mapping: a map as is; a list of ``key:value``/``key=value``/``flag`` strings."""
+    """Tags or labels as a mapping: a map as is; a list (or a ``;``/``,`` separated string, as Proxmox
+    keeps them) of ``key:value``/``key=value``/``flag`` items."""
     if isinstance(value, dict):
         return {str(key): _text(item) for key, item in value.items()}
+    if isinstance(value, str):
+        value = [item for item in TAG_LIST_SEPARATOR.split(value) if item]
     if isinstance(value, list):
         tags = {}
         for item in value:
@@ -158,25 +269,34 @@ def tags_of(value: t.Any) -> dict[str, str]:
 
 
 def without_sensitive(attributes: dict[str, t.Any], sensitive: list[t.Any]) -> dict[str, t.Any]:
-    """``attributes`` without the values Terraform marks sensitive (``sensitive_attributes`` paths).
+    """``attributes`` without the values a state's ``sensitive_attributes`` paths name.
 
-    Copies only along those paths; the rest is shared with the state (nothing here mutates it).
+    A path is a list of steps, ``{"type": "get_attr", "value": "user_data"}`` or ``{"type": "index",
+    "value": {"value": 0, "type": "number"}}``. A path that cannot be followed removes its whole
+    top-level attribute: leaving out too much is safe, leaving a secret in is not. Copies only along
+    the paths; the rest is shared with the state (nothing here mutates it).
     """
     cleaned = attributes
     for path in sensitive:
-        steps = [step.get("value") for step in path if isinstance(step, dict)] if isinstance(path, list) else []
-        cleaned = _removed(cleaned, steps)
+        steps = [_step_key(step) for step in path] if isinstance(path, list) else []
+        if steps and isinstance(steps[0], str):
+            cleaned = _removed(cleaned, steps)
     return cleaned
+
+
+def _step_key(step: t.Any) -> t.Any:
+    value = step.get("value") if isinstance(step, dict) else None
+    return value.get("value") if isinstance(value, dict) else value
 
 
 def _removed(value: t.Any, steps: list[t.Any]) -> t.Any:
     """A copy of ``value`` without what ``steps`` leads to (a list item becomes None)."""
-    if not steps:
-        return value
     head, rest = steps[0], steps[1:]
-    if isinstance(value, dict) and head in value:
+    if isinstance(value, dict) and isinstance(head, str) and head in value:
         copy = dict(value)
-        if rest:
+        if not rest:
+            del copy[head]
+        elif isinstance(value[head], (dict, list)) and _reachable(value[head], rest):
             copy[head] = _removed(value[head], rest)
         else:
             del copy[head]
@@ -188,18 +308,27 @@ def _removed(value: t.Any, steps: list[t.Any]) -> t.Any:
     return value
 
 
-def outputs(state: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[str]]:
-    """-> (the non-sensitive outputs by name, the names of the sensitive ones)."""
-    plain: dict[str, t.Any] = {}
-    sensitive: list[str] = []
-    for name, output in (state.get("outputs") or {}).items():
-        if not isinstance(output, dict):
-            continue
-        if output.get("sensitive"):
-            sensitive.append(str(name))
+def _reachable(value: t.Any, steps: list[t.Any]) -> bool:
+    for step in steps:
+        if isinstance(value, dict) and isinstance(step, str) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+            value = value[step]
         else:
-            plain[str(name)] = output.get("value")
-    return plain, sorted(sensitive)
+            return False
+    return True
+
+
+def without_marked(values: t.Any, marks: t.Any) -> t.Any:
+    """``values`` without what ``marks`` (``terraform show -json``'s ``sensitive_values``) marks ``true``."""
+    if marks is True:
+        return None
+    if isinstance(values, dict) and isinstance(marks, dict) and marks:
+        return {key: without_marked(item, marks.get(key)) for key, item in values.items() if marks.get(key) is not True}
+    if isinstance(values, list) and isinstance(marks, list) and marks:
+        return [without_marked(item, marks[number] if number < len(marks) else None)
+                for number, item in enumerate(values)]
+    return values
 
 
 def user_mappings(value: t.Any) -> dict[str, Mapping]:

@@ -88,3 +88,12 @@ def run_module(module: str, args: dict[str, t.Any], inventory: str | Path, check
         task["diff"] = True
     run = run_tasks([task], inventory, check=check)
     return run.task(f"call {module}")
+
+
+def plain(value):
+    """ansible-inventory --list shows values a constructed template saw as {"__ansible_unsafe": value}."""
+    if isinstance(value, dict):
+        return plain(value["__ansible_unsafe"]) if set(value) == {"__ansible_unsafe"} else {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value

@@ -7,13 +7,17 @@ import pytest
 import yaml
 
 from ansible_collections.berth.deploy.plugins.module_utils import _tfstate
-from tests.support.ansible_run import ansible_env
+from tests.support.ansible_run import ansible_env, plain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def fleet_state():
-    return _tfstate.load_state((FIXTURES / "fleet.tfstate").read_text(), "fleet.tfstate")
+    return _tfstate.parse((FIXTURES / "fleet.tfstate").read_text(), "fleet.tfstate")
+
+
+def fleet_show():
+    return _tfstate.parse((FIXTURES / "fleet.show.json").read_text(), "fleet.show.json")
 
 
 def test_every_count_index_and_for_each_key_is_its_own_server_with_its_full_address():
@@ -21,7 +25,7 @@ def test_every_count_index_and_for_each_key_is_its_own_server_with_its_full_addr
     assert addresses[:4] == ['module.app.aws_instance.web[0]', 'module.app.aws_instance.web[1]',
                              'aws_instance.worker["blue"]', 'aws_instance.worker["green"]']
     assert "data.aws_ami.debian" not in " ".join(addresses) and "aws_db_instance.main" not in addresses
-    assert "libvirt_domain.lab" not in addresses  # no built-in mapping
+    assert 'azurerm_linux_virtual_machine.app[0]' in addresses and "azurerm_network_interface.app[0]" not in addresses
 
 
 def test_each_provider_mapping_finds_name_addresses_and_tags():
@@ -36,6 +40,12 @@ def test_each_provider_mapping_finds_name_addresses_and_tags():
         "openstack_compute_instance_v2.app": ("os-app", "10.5.0.7", "10.5.0.7", {"role": "web"}),
         "scaleway_instance_server.app": ("scw-app", "51.0.0.8", "10.6.0.8", {"role": "web"}),
         "oci_core_instance.app": ("oci-app", "129.0.0.9", "10.7.0.9", {"Role": "web"}),
+        # the VM's own addresses are empty: found through its NIC and the NIC's public IP
+        "azurerm_linux_virtual_machine.app[0]": ("az-app-0", "20.50.0.10", "10.8.0.4", {"role": "web"}),
+        "azurerm_linux_virtual_machine.app[1]": ("az-app-1", "20.50.0.11", "10.8.0.5", {"role": "job"}),
+        "proxmox_vm_qemu.lab": ("pve-lab", "192.168.50.21", "192.168.50.21", {"web": "", "staging": ""}),
+        "proxmox_virtual_environment_vm.pve": ("bpg-vm", "192.168.50.22", "192.168.50.22", {"job": ""}),
+        "libvirt_domain.lab": ("lab-vm", "192.168.122.50", "192.168.122.50", {}),
     }
     for address, (name, public, private, tags) in expected.items():
         server = found[address]
@@ -44,27 +54,43 @@ def test_each_provider_mapping_finds_name_addresses_and_tags():
 
 
 def test_sensitive_attributes_and_outputs_are_left_out():
-    web = _tfstate.servers(fleet_state(), _tfstate.MAPPINGS)[0]
+    found = {server.address: server for server in _tfstate.servers(fleet_state(), _tfstate.MAPPINGS)}
+    web = found["module.app.aws_instance.web[0]"]
     assert "user_data" not in web.attributes and web.attributes["root_block_device"] == [{"volume_size": 20}]
-    plain, sensitive = _tfstate.outputs(fleet_state())
-    assert plain["db_endpoint"].startswith("shop-db.") and sensitive == ["db_password"]
-    assert "db_password" not in plain
+    # index steps into a map and through lists remove just that value
+    assert found["google_compute_instance.app"].attributes["metadata"] == {"startup": "ok"}
+    assert found["proxmox_virtual_environment_vm.pve"].attributes["initialization"] == [
+        {"user_account": [{"username": "berth"}]}]
+    # a path that does not fit the value takes its whole attribute out
+    assert "service_account" not in found["google_compute_instance.app"].attributes
+    assert "s3cret" not in json.dumps([server.attributes for server in found.values()])
+    document = fleet_state()
+    assert document.outputs["db_endpoint"].startswith("shop-db.") and list(document.sensitive_outputs) == ["db_password"]
+    assert "db_password" not in document.outputs
 
 
-def test_user_mappings_add_resource_types():
-    mappings = {**_tfstate.MAPPINGS, **_tfstate.user_mappings(
-        {"libvirt_domain": {"name": "name", "public": "network_interface.0.addresses.0"}})}
-    lab = [server for server in _tfstate.servers(fleet_state(), mappings) if server.type == "libvirt_domain"][0]
-    assert (lab.address, lab.name, lab.public_ip, lab.private_ip) == ("libvirt_domain.lab", "lab-vm", "192.168.122.50", "")
-    with pytest.raises(_tfstate.StateError, match="mappings.x: not a mapping with name, public, private and tags"):
-        _tfstate.user_mappings({"x": {"ip": "a"}})
+def test_show_json_gives_the_same_servers_with_module_paths_and_without_sensitive_values():
+    document = fleet_show()
+    found = {server.address: server for server in _tfstate.servers(document, _tfstate.MAPPINGS)}
+    assert list(found) == ['aws_instance.worker["blue"]', 'aws_instance.worker["green"]',
+                           "module.app.aws_instance.web[0]", "module.app.aws_instance.web[1]",
+                           'module.app.module.edge["eu"].hcloud_server.edge']
+    web = found["module.app.aws_instance.web[1]"]
+    assert (web.name, web.public_ip, web.private_ip, web.module, web.index) == (
+        "show-web-1", "203.0.113.31", "10.0.1.31", "module.app", 1)
+    assert found['aws_instance.worker["green"]'].index == "green"
+    assert found['module.app.module.edge["eu"].hcloud_server.edge'].module == 'module.app.module.edge["eu"]'
+    assert web.attributes["root_block_device"] == [{"volume_size": 20}] and "user_data" not in web.attributes
+    assert "s3cret" not in json.dumps([server.attributes for server in found.values()])
+    assert document.outputs == {"db_endpoint": "show-db.internal:5432"}
+    assert document.sensitive_outputs == {"db_password": "show-s3cret-output"}
 
 
 def test_old_and_corrupt_states_are_refused_naming_the_source():
     with pytest.raises(_tfstate.StateError, match=r"v3.tfstate: state format version 3 is unsupported .*terraform state pull"):
-        _tfstate.load_state((FIXTURES / "v3.tfstate").read_text(), "v3.tfstate")
+        _tfstate.parse((FIXTURES / "v3.tfstate").read_text(), "v3.tfstate")
     with pytest.raises(_tfstate.StateError, match="corrupt.tfstate: not a Terraform state"):
-        _tfstate.load_state((FIXTURES / "corrupt.tfstate").read_text(), "corrupt.tfstate")
+        _tfstate.parse((FIXTURES / "corrupt.tfstate").read_text(), "corrupt.tfstate")
 
 
 def inventory_file(tmp_path, **options):
@@ -72,15 +98,6 @@ def inventory_file(tmp_path, **options):
     path = tmp_path / "servers.terraform_state.yml"
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def plain(value):
-    """ansible-inventory --list shows values a constructed template saw as {"__ansible_unsafe": value}."""
-    if isinstance(value, dict):
-        return plain(value["__ansible_unsafe"]) if set(value) == {"__ansible_unsafe"} else {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def ansible_inventory(path, *arguments):
@@ -102,9 +119,9 @@ def test_ansible_inventory_builds_hosts_groups_and_vars(tmp_path):
     assert hostvars["web-0"]["berth_tf"]["address"] == "module.app.aws_instance.web[0]"
     assert hostvars["web-0"]["berth_destination"] == "production"
     assert sorted(inventory["web"]["hosts"]) == sorted(["web-0", "web-1", "edge-1", "gce-app-1", "os-app", "scw-app",
-                                                        "oci-app"])
+                                                        "oci-app", "az-app-0"])
     assert sorted(inventory["job"]["hosts"]) == sorted(['aws_instance.worker["blue"]', 'aws_instance.worker["green"]',
-                                                        "vultr-app"])
+                                                        "vultr-app", "az-app-1"])
     assert inventory["db"]["hosts"] == ["db-1"]
     assert sorted(inventory["env_production"]["hosts"]) == ["web-0", "web-1"]
     assert set(inventory["tf_aws_instance"]["hosts"]) == {"web-0", "web-1", 'aws_instance.worker["blue"]',
@@ -115,6 +132,7 @@ def test_ansible_inventory_builds_hosts_groups_and_vars(tmp_path):
     exported = plain(json.loads(ansible_inventory(path, "--list", "--export").stdout))
     assert exported["all"]["vars"]["db_endpoint"].startswith("shop-db.")
     assert "s3nsitive-output-value" not in run.stdout and "secret-user-data" not in run.stdout
+    assert "s3cret" not in run.stdout
 
 
 def test_private_addresses_and_the_graph(tmp_path):
@@ -162,3 +180,24 @@ def test_the_example_inventory_gives_berth_its_role_groups():
     assert inventory["_meta"]["hostvars"]["shop-web-1"]["ansible_host"] == "203.0.113.21"
     assert inventory["_meta"]["hostvars"]["shop-worker-1"]["db_host"] == "10.0.0.30"
     assert "example-only" not in run.stdout  # the sensitive output
+
+
+def test_sensitive_outputs_are_named_in_the_inventory_and_read_by_the_lookup(tmp_path):
+    path = inventory_file(tmp_path)
+    run = ansible_inventory(path, "--list")
+    hostvars = plain(json.loads(run.stdout))["_meta"]["hostvars"]
+    assert hostvars["web-0"]["berth_tf_sensitive_outputs"] == {"db_password": str(path)}
+    play = tmp_path / "secret.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "web-0", "gather_facts": False, "tasks": [
+        {"name": "the sensitive output, by name only", "ansible.builtin.assert": {"that": [
+            "lookup('berth.deploy.terraform_output', 'db_password') == 's3nsitive-output-value'",
+            "lookup('berth.deploy.terraform_output', 'db_endpoint', inventory=inventory_file).startswith('shop-db.')"]}},
+        {"name": "an unknown output", "ansible.builtin.debug": {
+            "msg": "{{ lookup('berth.deploy.terraform_output', 'nothing', inventory=inventory_file) }}"},
+         "ignore_errors": True, "register": "unknown"},
+        {"ansible.builtin.assert": {"that": ["'no output nothing in the sources of' in unknown.msg"]}}]}]))
+    run = subprocess.run(["ansible-playbook", "-i", str(path), str(play), "-c", "local", "-e",
+                          f"inventory_file={path}"], capture_output=True, text=True, env=ansible_env(), timeout=120,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "s3nsitive-output-value" not in run.stdout + run.stderr
