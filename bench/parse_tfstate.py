@@ -1,8 +1,9 @@
 """Benchmark: reading a Terraform state of N resources into servers (berth.deploy.terraform_state's core).
 
 Writes a synthetic version 4 state (aws_instance resources with count = 2, tags, nested blocks,
-sensitive attributes, plus as many non-server resources) and times load_state + servers + outputs,
-best and median of several runs. No Ansible: this is the parsing the inventory plugin does.
+sensitive attributes, plus as many non-server resources) and the same resources as
+``terraform show -json`` would print them, and times parse + servers for each, best and median of
+several runs. No Ansible: this is the parsing the inventory plugin does.
 
     python3 bench/parse_tfstate.py [--resources 10000] [--runs 5]
 """
@@ -40,21 +41,45 @@ def synthetic_state(resources: int) -> str:
                        "outputs": {"db": {"value": "db.example.com", "type": "string"}}, "resources": items})
 
 
+def as_show_json(state_text: str) -> str:
+    """The same resources in ``terraform show -json``'s shape: modules nest, sensitive values marked."""
+    modules: dict[str, list[dict]] = {}
+    for resource in json.loads(state_text)["resources"]:
+        for instance in resource["instances"]:
+            index = instance.get("index_key")
+            marks = {step[0]["value"]: True for step in instance["sensitive_attributes"]}
+            modules.setdefault(resource.get("module", ""), []).append({
+                "address": _tfstate.instance_address(resource, index), "mode": "managed", "type": resource["type"],
+                "name": resource["name"], **({} if index is None else {"index": index}),
+                "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 1,
+                "values": instance["attributes"], "sensitive_values": marks})
+    root = modules.pop("", [])
+    return json.dumps({"format_version": "1.0", "terraform_version": "1.9.8", "values": {
+        "outputs": {"db": {"sensitive": False, "value": "db.example.com", "type": "string"}},
+        "root_module": {"resources": root, "child_modules": [
+            {"address": address, "resources": resources} for address, resources in modules.items()]}}})
+
+
+def timed(text: str, runs: int) -> tuple[list[float], int]:
+    seconds = []
+    found = []
+    for _run in range(runs):
+        started = time.perf_counter()
+        found = _tfstate.servers(_tfstate.parse(text, "bench"), _tfstate.MAPPINGS)
+        seconds.append(time.perf_counter() - started)
+    return seconds, len(found)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    text = synthetic_state(args.resources)
-    seconds = []
-    for _run in range(args.runs):
-        started = time.perf_counter()
-        state = _tfstate.load_state(text, "bench.tfstate")
-        found = _tfstate.servers(state, _tfstate.MAPPINGS)
-        _tfstate.outputs(state)
-        seconds.append(time.perf_counter() - started)
-    print(f"{args.resources} resources ({len(text) / 1e6:.1f} MB, {len(found)} servers): "
-          f"best {min(seconds):.3f} s, median {statistics.median(seconds):.3f} s over {args.runs} runs")
+    state = synthetic_state(args.resources)
+    for kind, text in (("state v4", state), ("show -json", as_show_json(state))):
+        seconds, servers = timed(text, args.runs)
+        print(f"{kind}: {args.resources} resources ({len(text) / 1e6:.1f} MB, {servers} servers): "
+              f"best {min(seconds):.3f} s, median {statistics.median(seconds):.3f} s over {args.runs} runs")
     return 0
 
 

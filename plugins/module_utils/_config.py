@@ -67,6 +67,8 @@ DEFAULTS: dict[str, t.Any] = {
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
 OUTPUT_VARIABLES = ("berth_plan", "berth_hook_env")
+# Variables the berth.deploy.terraform_state inventory sets on hosts and groups.
+INVENTORY_VARIABLES = ("berth_tf", "berth_tf_sensitive_outputs")
 
 PROXY_DEFAULTS: dict[str, t.Any] = {
     "image": "traefik:v3.7",
@@ -289,7 +291,7 @@ def _boot(check: Checker, value: t.Any) -> dict[str, t.Any]:
 
 
 def unknown_variables(names: t.Iterable[str]) -> list[str]:
-    known = set(DEFAULTS) | set(OUTPUT_VARIABLES)
+    known = set(DEFAULTS) | set(OUTPUT_VARIABLES) | set(INVENTORY_VARIABLES)
     return sorted(name for name in names if name.startswith("berth_") and name not in known)
 
 

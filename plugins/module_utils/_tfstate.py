@@ -14,6 +14,7 @@ types the same way.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import typing as t
@@ -222,10 +223,10 @@ class _ById:
 def lookup(attributes: t.Any, path: str, by_id: _ById | None = None) -> t.Any:
     """The value at a dotted path (``network.0.ip``, ``nic_ids.0 -> ip``), or None."""
     value = attributes
-    for number, hop in enumerate(path.split(REFERENCE)):
+    for number, hop in enumerate(_compiled(path)):
         if number:
             value = by_id.get(value) if by_id is not None else None
-        for part in hop.strip().split("."):
+        for part in hop:
             if isinstance(value, dict):
                 value = value.get(part)
             elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
@@ -233,6 +234,12 @@ def lookup(attributes: t.Any, path: str, by_id: _ById | None = None) -> t.Any:
             else:
                 return None
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(path: str) -> tuple[tuple[str, ...], ...]:
+    """``a.0 -> b`` -> ``(("a", "0"), ("b",))``: parsed once per path, not once per instance."""
+    return tuple(tuple(hop.strip().split(".")) for hop in path.split(REFERENCE))
 
 
 def first(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str], by_id: _ById | None = None) -> t.Any:

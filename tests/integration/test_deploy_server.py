@@ -4,11 +4,15 @@ from __future__ import annotations
 import http.client
 import json
 import subprocess
+import typing as t
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, SERVER_ADDRESS, TRAEFIK_IMAGE, on_server, write_server_inventory
-from tests.support.ansible_run import REPO, run_playbook
+from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, SERVER_ADDRESS, TRAEFIK_IMAGE, on_server, ssh_host,
+                                        write_server_inventory)
+from tests.support.ansible_run import REPO, ansible_env, run_playbook
 from tests.support.load import KeepAliveLoad
 
 pytestmark = pytest.mark.slow
@@ -18,9 +22,9 @@ SETUP = REPO / "playbooks" / "setup.yml"
 DEPLOY = REPO / "playbooks" / "deploy.yml"
 
 
-@pytest.fixture(scope="module")
-def inventory(tmp_path_factory, server, ssh_key):
-    group_vars = {
+def shop_group_vars() -> dict[str, t.Any]:
+    """The service configuration every inventory of this module deploys."""
+    return {
         "berth_service": "shop",
         "berth_image": APP_IMAGE,
         "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
@@ -35,8 +39,60 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_retain_containers": 3,
         "berth_host_docker_daemon_extra": DAEMON_EXTRA,
     }
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory, server, ssh_key):
     return write_server_inventory(tmp_path_factory.mktemp("srv-inventory"), {"srv1": SERVER_ADDRESS}, ssh_key,
-                                  group_vars)
+                                  shop_group_vars())
+
+
+# A Terraform state whose one server is srv1 (tests/integration/conftest.py): inventories/terraform/ run for real.
+TF_EXAMPLE = REPO / "inventories" / "terraform" / "servers.terraform_state.yml"
+TF_HOST = "ci-web-1"
+TF_DB_HOST = "db-ci.internal"  # a plain output; group_vars put it into the app's clear env
+TF_DB_PASSWORD = "tf-output-db-password-4711"  # a sensitive output, read by the terraform_output lookup
+TF_ROOT_PASSWORD = "tf-attribute-root-password-0815"  # an attribute Terraform marks sensitive
+TF_VERSION = "v3"
+# ansible-inventory and ansible-playbook exit 0 with an empty inventory when the plugin fails to parse.
+STRICT_INVENTORY = {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "True"}
+
+
+def terraform_state() -> dict[str, t.Any]:
+    """A format 4 state: one hcloud_server for_each instance at SERVER_ADDRESS, a plain and a sensitive output."""
+    server = {"index_key": "ci", "schema_version": 0,
+              "sensitive_attributes": [[{"type": "get_attr", "value": "root_password"}]],
+              "attributes": {"id": "4711", "name": TF_HOST, "server_type": "cx22", "ipv4_address": SERVER_ADDRESS,
+                             "labels": {"role": "web", "env": "ci"}, "root_password": TF_ROOT_PASSWORD}}
+    return {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "berth-deploy-integration",
+            "outputs": {"db_host": {"value": TF_DB_HOST, "type": "string"},
+                        "db_password": {"value": TF_DB_PASSWORD, "type": "string", "sensitive": True}},
+            "resources": [{"mode": "managed", "type": "hcloud_server", "name": "web",
+                           "provider": 'provider["registry.terraform.io/hetznercloud/hcloud"]', "instances": [server]}]}
+
+
+@pytest.fixture
+def terraform_inventory(tmp_path: Path, ssh_key: Path) -> Path:
+    """inventories/terraform/ reading terraform_state(); group_vars say how to connect, the state says where."""
+    plugin_config = {**yaml.safe_load(TF_EXAMPLE.read_text()), "sources": [{"path": ".state/ci.tfstate"}]}
+    (tmp_path / TF_EXAMPLE.name).write_text(yaml.safe_dump(plugin_config, sort_keys=False))
+    (tmp_path / ".state").mkdir()  # hidden: Ansible would read any other file here as an inventory
+    (tmp_path / ".state" / "ci.tfstate").write_text(json.dumps(terraform_state(), indent=2))
+    connection = {name: value for name, value in ssh_host(SERVER_ADDRESS, ssh_key).items() if name != "ansible_host"}
+    group_vars = {**connection, **shop_group_vars()}
+    group_vars["berth_env"]["clear"]["DB_HOST"] = "{{ db_host }}"
+    group_vars["berth_env"]["secret"]["DB_PASSWORD"] = "{{ lookup('berth.deploy.terraform_output', 'db_password') }}"
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
+    return tmp_path
+
+
+def ansible_inventory(inventory: Path, *arguments: str) -> str:
+    """The stdout and stderr of a successful ansible-inventory run."""
+    process = subprocess.run(["ansible-inventory", "-i", str(inventory), *arguments], cwd=REPO,
+                             env=ansible_env(STRICT_INVENTORY), capture_output=True, text=True, timeout=120, check=False)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return process.stdout + process.stderr
 
 
 def deploy(inventory, version, **kwargs):
@@ -207,3 +263,22 @@ def test_second_concurrent_deploy_fails_fast_naming_the_holder(server, inventory
     assert "version=v5 result=ok web=v7->v5" in " ".join(audit.split())
     assert "message='slow release'" in audit
     assert SECRET not in audit
+
+
+def test_terraform_state_inventory_drives_deploy(server, terraform_inventory):
+    graph = ansible_inventory(terraform_inventory, "--graph")
+    for group in ("web", "env_ci"):
+        assert f"|--@{group}:\n  |  |--{TF_HOST}\n" in graph, graph
+    listed = ansible_inventory(terraform_inventory, "--list")
+    assert TF_DB_HOST in listed
+    assert TF_DB_PASSWORD not in listed and TF_ROOT_PASSWORD not in listed
+    before = get_version()
+    assert before != TF_VERSION, "pick a version the server does not serve yet"
+    run = run_playbook(DEPLOY, terraform_inventory, env={"BERTH_VERSION": TF_VERSION, **STRICT_INVENTORY})
+    assert run.rc == 0, run.stdout
+    assert list(run.recap) == [TF_HOST]
+    assert f"shop web: {before} -> {TF_VERSION}" in run.stdout
+    assert get_version() == TF_VERSION
+    env = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Config.Env}}", f"shop-web-{TF_VERSION}"))
+    assert f"DB_HOST={TF_DB_HOST}" in env and f"DB_PASSWORD={TF_DB_PASSWORD}" in env
+    assert TF_DB_PASSWORD not in run.stdout and TF_ROOT_PASSWORD not in run.stdout

@@ -163,7 +163,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[str, Pat
         "/api/state-versions/sv-1/hosted_state": (bearer, state(
             [("tfc-web-1", "203.0.113.41", "web")], {"cloud_output": "from-cloud"}, {"cloud_token_out": "x"})),
     }
-    for _ in serve(routes, port, tls):
+    for _port in serve(routes, port, tls):
         yield host, certificate
 
 

@@ -53,6 +53,13 @@ def test_every_problem_is_reported_at_once_naming_the_variable():
     assert len(problems) == 6
 
 
+def test_the_terraform_inventorys_variables_are_not_typos():
+    plan = build_plan({**MINIMAL, "berth_tf": {"address": "hcloud_server.web[0]"},
+                       "berth_tf_sensitive_outputs": {"db_password": "/inventory/servers.terraform_state.yml"}},
+                      group_names=["web"])
+    assert plan["service"] == MINIMAL["berth_service"]
+
+
 def test_setup_mode_does_not_need_a_version():
     plan = build_plan({key: value for key, value in MINIMAL.items() if key != "berth_version"}, mode="setup")
     assert plan["version"] is None and plan["image_ref"] is None
