@@ -11,6 +11,7 @@ import base64
 import http.server
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -31,10 +32,12 @@ CLOUD_TOKEN = "tfc-s3cret.atlasv1.token"
 AWS = {"AWS_ACCESS_KEY_ID": "berth-test", "AWS_SECRET_ACCESS_KEY": "berth-test-s3cret", "AWS_DEFAULT_REGION": "eu-west-1"}
 
 
-def state(servers: list[tuple[str, str, str]], outputs: dict[str, t.Any], sensitive: dict[str, str]) -> str:
+def state(servers: list[tuple[str, str, str]], outputs: dict[str, t.Any], sensitive: dict[str, str],
+          labels: dict[str, str] | None = None) -> str:
     """A version 4 state of hcloud servers (name, address, role) counted by one resource."""
     instances = [{"index_key": number, "schema_version": 0, "sensitive_attributes": [],
-                  "attributes": {"id": str(number), "name": name, "ipv4_address": address, "labels": {"role": role}}}
+                  "attributes": {"id": str(number), "name": name, "ipv4_address": address,
+                                 "labels": {"role": role, **(labels or {})}}}
                  for number, (name, address, role) in enumerate(servers)]
     document = {"version": 4, "terraform_version": "1.9.8", "serial": 3, "lineage": "berth-sources",
                 "outputs": {**{key: {"value": value, "type": "string"} for key, value in outputs.items()},
@@ -77,7 +80,7 @@ def s3() -> t.Iterator[str]:
         client.create_bucket(Bucket="acme-tfstate", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         client.put_object(Bucket="acme-tfstate", Key="shop/terraform.tfstate", Body=state(
             [("s3-web-1", "198.51.100.11", "web"), ("s3-web-2", "198.51.100.12", "web")],
-            {"s3_bucket_output": "from-s3"}, {"s3_db_password": "s3-output-s3cret"}))
+            {"s3_bucket_output": "from-s3"}, {"s3_db_password": "s3-output-s3cret"}, labels={"env": "ci"}))
         client.put_object(Bucket="acme-tfstate", Key="env:/staging/shop/terraform.tfstate", Body=state(
             [("s3-staging-1", "198.51.100.21", "web")], {"staging_output": "from-staging"}, {}))
         yield endpoint
@@ -187,9 +190,15 @@ sys.stdout.write(open({str(FIXTURES / "fleet.show.json")!r}).read())
     return binary.parent, project
 
 
-def write_inventory(directory: Path, sources: list[dict[str, t.Any]]) -> Path:
-    path = directory / "merged.terraform_state.yml"
-    path.write_text(yaml.safe_dump({"plugin": "berth.deploy.terraform_state", "sources": sources}))
+EXAMPLE = Path(__file__).resolve().parents[2] / "inventories" / "terraform"
+
+
+def write_inventory(directory: Path, sources: list[dict[str, t.Any]], **settings: t.Any) -> Path:
+    """inventories/terraform/ with other sources: its other plugin settings and group_vars as they are."""
+    config = {**yaml.safe_load((EXAMPLE / "servers.terraform_state.yml").read_text()), "sources": sources, **settings}
+    path = directory / "servers.terraform_state.yml"
+    path.write_text(yaml.safe_dump(config))
+    shutil.copytree(EXAMPLE / "group_vars", directory / "group_vars", dirs_exist_ok=True)
     return path
 
 
@@ -213,7 +222,7 @@ def test_every_source_kind_merges_into_one_inventory(tmp_path, s3, gitlab, cloud
                 "use_path_style": True, "workspace": "staging"}},
         {"http": {"address": gitlab, "username": GITLAB_USER}},  # password from TF_HTTP_PASSWORD
         {"cloud": {"hostname": host, "organization": "acme", "workspace": "shop-prod", "ca_path": str(certificate)}},
-    ])
+    ], group_by_tags=["role", "Role"])  # the show -json fixture's AWS tags say Role
     environment = {"PATH": f"{bin_directory}:{os.environ['PATH']}", "TF_HTTP_PASSWORD": GITLAB_TOKEN,
                    "TF_TOKEN_127_0_0_1": CLOUD_TOKEN}
     run = ansible_inventory(path, "--list", extra_env=environment)
@@ -232,6 +241,8 @@ def test_every_source_kind_merges_into_one_inventory(tmp_path, s3, gitlab, cloud
     assert sorted(inventory["web"]["hosts"]) == sorted(["local-web-1", "show-web-0", "show-web-1", "show-edge-eu",
                                                         "s3-web-1", "s3-web-2", "s3-staging-1", "tfc-web-1"])
     assert sorted(inventory["job"]["hosts"]) == ["gl-job-1", "show-worker-blue", "show-worker-green"]
+    assert sorted(inventory["env_ci"]["hosts"]) == ["s3-web-1", "s3-web-2"]  # the example's keyed_groups
+    assert hostvars["tfc-web-1"]["berth_service"] == "shop"  # the example's group_vars
     names = ("local_output", "db_endpoint", "s3_bucket_output", "staging_output", "gitlab_output", "cloud_output")
     outputs = {key: hostvars["local-web-1"][key] for key in names}
     assert outputs == {"local_output": "here", "db_endpoint": "show-db.internal:5432", "s3_bucket_output": "from-s3",
