@@ -5,7 +5,6 @@ fixtures here re-run those idempotent scripts so a developer can also run pytest
 """
 from __future__ import annotations
 
-import fcntl
 import subprocess
 import typing as t
 import uuid
@@ -18,7 +17,6 @@ import yaml
 from tests.support.ansible_run import REPO
 
 TESTBED = REPO / "tests" / "testbed"
-TESTBED_LOCK = "/tmp/berth-testbed.lock"
 REGISTRY = "172.17.0.1:5000"
 APP_IMAGE = f"{REGISTRY}/berth-test/app"
 TRAEFIK_IMAGE = f"{REGISTRY}/berth-test/traefik:3.7.15"
@@ -35,25 +33,10 @@ def run_script(*args: str, timeout: float = 1800) -> str:
     return process.stdout
 
 
-# The modules run in parallel (pytest -n, .ci/run), one module per worker at a time: each has its own
-# servers on its own addresses. These two share the session's proxy on this machine's engine.
-LOCAL_ENGINE_MODULES = {"test_modules.py", "test_proxy_route.py"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if item.path.parent == here:
-            group = "local-engine" if item.path.name in LOCAL_ENGINE_MODULES else item.path.name
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def testbed() -> None:
-    with open(TESTBED_LOCK, "w", encoding="utf-8") as lock:  # one worker prepares, the others wait
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        run_script(str(TESTBED / "engine.sh"))
-        run_script(str(TESTBED / "build_images.sh"))
+    run_script(str(TESTBED / "engine.sh"))
+    run_script(str(TESTBED / "build_images.sh"))
 
 
 @pytest.fixture(scope="session")
