@@ -201,3 +201,19 @@ def test_sensitive_outputs_are_named_in_the_inventory_and_read_by_the_lookup(tmp
                          check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "s3nsitive-output-value" not in run.stdout + run.stderr
+
+
+def test_the_cache_serves_the_inventory_without_the_state_and_holds_no_secret(tmp_path):
+    state = tmp_path / "fleet.tfstate"
+    state.write_text((FIXTURES / "fleet.tfstate").read_text())
+    cache = tmp_path / "cache"
+    path = tmp_path / "cached.terraform_state.yml"
+    path.write_text(yaml.safe_dump({"plugin": "berth.deploy.terraform_state", "sources": [{"path": "fleet.tfstate"}],
+                                    "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+                                    "cache_connection": str(cache)}))
+    first = ansible_inventory(path, "--graph")
+    state.unlink()
+    second = ansible_inventory(path, "--graph")
+    assert first.returncode == second.returncode == 0 and "web-0" in second.stdout and first.stdout == second.stdout
+    cached = "".join(item.read_text() for item in cache.iterdir())
+    assert "web-0" in cached and "s3cret" not in cached and "s3nsitive-output-value" not in cached
