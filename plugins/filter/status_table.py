@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Takes the play's hosts and C(hostvars); reads each host's registered C(status_roles) loop of
     M(berth.deploy.container_info) results.
+  - When hosts have registered C(status_accessories) (a loop of M(berth.deploy.accessory_info) results),
+    a second table follows, one line per accessory - its container's status, health and image.
 author:
   - berth.deploy maintainers (@berth-deploy)
 positional: hostvars
@@ -44,6 +46,7 @@ ROW = "{:<20} {:<10} {:<22} {}"
 
 
 def status_table(hosts: t.Iterable[str], hostvars: t.Mapping[str, t.Any]) -> list[str]:
+    hosts = list(hosts)
     lines = [ROW.format("HOST", "ROLE", "RUNNING", "RETAINED (newest first)")]
     for host in hosts:
         for result in (hostvars[host].get("status_roles") or {}).get("results", []):
@@ -53,7 +56,19 @@ def status_table(hosts: t.Iterable[str], hostvars: t.Mapping[str, t.Any]) -> lis
             if health:
                 shown += f" ({','.join(health)})"
             lines.append(ROW.format(host, result.get("status_role", "?"), shown, " ".join(result.get("retained", []))))
-    return lines
+    return lines + accessory_lines(hosts, hostvars)
+
+
+def accessory_lines(hosts: list[str], hostvars: t.Mapping[str, t.Any]) -> list[str]:
+    rows = []
+    for host in hosts:
+        for result in (hostvars[host].get("status_accessories") or {}).get("results", []):
+            container = result.get("container") or {}
+            status = container.get("status", "absent") if result.get("exists") else "absent"
+            if container.get("health"):
+                status += f" ({container['health']})"
+            rows.append(ROW.format(host, result.get("status_accessory", "?"), status, container.get("image", "")))
+    return [ROW.format("HOST", "ACCESSORY", "STATUS", "IMAGE"), *rows] if rows else []
 
 
 class FilterModule:

@@ -130,6 +130,16 @@ def test_second_setup_changes_nothing(inventory):
     assert run.changed("acc1") == 0, [item["task"] for item in run.results if item.get("changed")]
 
 
+def test_status_lists_each_accessory_with_its_health_and_image(inventory):
+    run = playbook("status.yml", inventory)
+    assert run.rc == 0, run.stdout
+    table = [line.split() for line in run.task("Table")["result"]["msg"]]
+    accessories_table = table[table.index(["HOST", "ACCESSORY", "STATUS", "IMAGE"]) + 1:]
+    assert sorted(accessories_table) == [["acc1", "db", "running", "(healthy)", POSTGRES["image"]],
+                                         ["acc1", "echo", "running", "(healthy)", ECHO["image"]],
+                                         ["acc1", "redis", "running", "(healthy)", REDIS["image"]]]
+
+
 def test_data_survives_reboot(inventory):
     sql("create table if not exists notes (id serial primary key, body text)")
     sql("insert into notes (body) values ('kept through everything')")

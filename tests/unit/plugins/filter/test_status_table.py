@@ -16,3 +16,18 @@ def test_table_shows_running_health_and_retained():
     assert lines[1].split() == ["app1", "web", "v2", "(healthy)", "v2", "v1"]
     assert lines[2].split() == ["app2", "web", "none", "v1"]
     assert len(lines) == 3
+
+
+def test_accessories_follow_in_a_table_of_their_own():
+    roles = {"results": [{"status_role": "web", "retained": ["v1"], "containers": [
+        {"version": "v1", "status": "running", "health": None}]}]}
+    accessories = {"results": [
+        {"status_accessory": "db", "exists": True, "container": {
+            "name": "shop-db", "image": "postgres:17", "status": "running", "health": "healthy"}},
+        {"status_accessory": "redis", "exists": False, "container": {}}]}
+    hostvars = {"app1": {"status_roles": roles, "status_accessories": accessories}}
+    lines = status_table(["app1"], hostvars)
+    assert lines[2].split() == ["HOST", "ACCESSORY", "STATUS", "IMAGE"]
+    assert lines[3].split() == ["app1", "db", "running", "(healthy)", "postgres:17"]
+    assert lines[4].split() == ["app1", "redis", "absent"]
+    assert len(lines) == 5
