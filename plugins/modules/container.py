@@ -57,7 +57,9 @@ options:
       - V(beside) boots the new container beside the serving one (renamed C(<name>-replaced-<id>)),
         so the proxy can switch without downtime (app roles).
       - V(stop_first) stops the old container gracefully and removes it before the new one starts
-        (accessories, since two databases must never run on one data directory). Volumes are kept.
+        (accessories, since two databases must never run on one data directory; the proxy, since
+        two containers cannot publish the same host ports). Volumes are kept. Copies set aside by an
+        earlier run that died mid-replacement (C(<name>-replaced-<id>)) are removed too.
     type: str
     choices: [beside, stop_first]
     default: beside
@@ -209,6 +211,7 @@ seconds:
   type: float
 """
 
+import re
 import time
 import typing as t
 
@@ -297,8 +300,11 @@ class ContainerRunner:
                     _container.stop(current, self.params["stop_timeout"])
                     current.start()
             return current
-        if current is not None and self.params["replace"] == "stop_first":
-            self.remove(current, stop_first=True)
+        if self.params["replace"] == "stop_first":
+            if current is not None:
+                self.remove(current, stop_first=True)
+            for leftover in self.set_aside_copies(name):
+                self.remove(leftover, stop_first=True)
         elif current is not None:
             self.set_aside(current)
         self.record(f"created {name}")
@@ -318,6 +324,12 @@ class ContainerRunner:
                 current.rename(replaced)
         else:
             self.remove(current, stop_first=False)
+
+    def set_aside_copies(self, name: str) -> list[t.Any]:
+        """``<name>-replaced-<id>`` containers a run that died mid-replacement left (they may hold its ports)."""
+        pattern = re.compile(rf"^/?{re.escape(name)}-replaced-[0-9a-f]+$")
+        found = self.client.containers.list(all=True, filters={"name": f"{name}-replaced-"})
+        return [item for item in found if pattern.match(item.name)]
 
     def write_env_file(self, spec: _container.ContainerSpec) -> None:
         path = self.params["env_file"]

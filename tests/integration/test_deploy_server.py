@@ -282,3 +282,19 @@ def test_terraform_state_inventory_drives_deploy(server, terraform_inventory):
     env = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Config.Env}}", f"shop-web-{TF_VERSION}"))
     assert f"DB_HOST={TF_DB_HOST}" in env and f"DB_PASSWORD={TF_DB_PASSWORD}" in env
     assert TF_DB_PASSWORD not in run.stdout and TF_ROOT_PASSWORD not in run.stdout
+
+
+def test_a_changed_proxy_setting_replaces_the_proxy_even_after_an_interrupted_replacement(server, inventory):
+    serving = get_version()
+    # a run that died mid-replacement left the old proxy renamed aside, still holding the host's ports
+    on_server(server, "docker", "rename", "berth-proxy", "berth-proxy-replaced-0123abcd")
+    run = run_playbook(SETUP, inventory, extra_vars={"berth_proxy": {"image": TRAEFIK_IMAGE, "log_level": "INFO"}})
+    assert run.rc == 0, run.stdout
+    assert "--log.level=INFO" in on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy")
+    names = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}}").split()
+    assert "berth-proxy" in names and not [name for name in names if "-replaced-" in name], names
+    assert get_version() == serving  # the route survived: the app is served through the new proxy
+    run = run_playbook(SETUP, inventory)  # and back to the inventory's settings
+    assert run.rc == 0, run.stdout
+    assert "--log.level=ERROR" in on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy")
+    assert get_version() == serving
