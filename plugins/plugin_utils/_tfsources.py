@@ -85,6 +85,12 @@ def _checked(settings: Settings, label: str, required: tuple[str, ...], optional
     missing = [key for key in required if settings.get(key) in (None, "")]
     if missing:
         raise SourceError(f"{label}: {', '.join(missing)} is required")
+    for key in ("validate_certs", "use_path_style"):
+        if key in settings and not isinstance(settings[key], bool):
+            raise SourceError(f"{label}.{key}: {settings[key]!r} is not allowed: true or false")
+    timeout = settings.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise SourceError(f"{label}.timeout: {timeout!r} is not allowed: seconds, a number above 0")
 
 
 def _read_file(path: t.Any, base_dir: str, label: str) -> Fetched:

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from ansible_collections.berth.deploy.plugins.module_utils import _tfstate
+from ansible_collections.berth.deploy.plugins.plugin_utils import _tfsources
 from tests.support.ansible_run import ansible_env, plain
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -217,3 +218,18 @@ def test_the_cache_serves_the_inventory_without_the_state_and_holds_no_secret(tm
     assert first.returncode == second.returncode == 0 and "web-0" in second.stdout and first.stdout == second.stdout
     cached = "".join(item.read_text() for item in cache.iterdir())
     assert "web-0" in cached and "s3cret" not in cached and "s3nsitive-output-value" not in cached
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ({"http": {"address": "http://127.0.0.1:9/state", "timeout": "soon"}},
+     "sources[0].http.timeout: 'soon' is not allowed: seconds, a number above 0"),
+    ({"cloud": {"organization": "acme", "workspace": "w", "validate_certs": "no"}},
+     "sources[0].cloud.validate_certs: 'no' is not allowed: true or false"),
+    ({"s3": {"bucket": "b"}}, "sources[0].s3: key is required"),
+    ({"show": {"project_dir": ".", "timeout": 0}}, "sources[0].show.timeout: 0 is not allowed"),
+    ({"ftp": {"address": "x"}}, "sources[0]: give exactly one of path, show, s3, http, cloud (got ftp)"),
+])
+def test_source_settings_are_checked_before_anything_is_read(tmp_path, source, message):
+    with pytest.raises(_tfsources.SourceError) as error:
+        _tfsources.fetch(source, str(tmp_path), "sources[0]")
+    assert message in str(error.value)
