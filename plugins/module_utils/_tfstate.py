@@ -286,8 +286,8 @@ def without_sensitive(attributes: dict[str, t.Any], sensitive: list[t.Any]) -> d
     cleaned = attributes
     for path in sensitive:
         steps = [_step_key(step) for step in path] if isinstance(path, list) else []
-        if steps and isinstance(steps[0], str):
-            cleaned = _removed(cleaned, steps)
+        if steps and isinstance(steps[0], str) and steps[0] in cleaned:
+            cleaned = _removed(cleaned, steps if _reachable(cleaned, steps) else steps[:1])
     return cleaned
 
 
@@ -297,22 +297,16 @@ def _step_key(step: t.Any) -> t.Any:
 
 
 def _removed(value: t.Any, steps: list[t.Any]) -> t.Any:
-    """A copy of ``value`` without what ``steps`` leads to (a list item becomes None)."""
+    """A copy of ``value`` without what ``steps`` (a path that exists in it) leads to; a list item becomes None."""
     head, rest = steps[0], steps[1:]
-    if isinstance(value, dict) and isinstance(head, str) and head in value:
-        copy = dict(value)
-        if not rest:
-            del copy[head]
-        elif isinstance(value[head], (dict, list)) and _reachable(value[head], rest):
-            copy[head] = _removed(value[head], rest)
-        else:
-            del copy[head]
-        return copy
-    if isinstance(value, list) and isinstance(head, int) and 0 <= head < len(value):
-        copy = list(value)
-        copy[head] = _removed(value[head], rest) if rest else None
-        return copy
-    return value
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    if rest:
+        copy[head] = _removed(value[head], rest)
+    elif isinstance(copy, dict):
+        del copy[head]
+    else:
+        copy[head] = None
+    return copy
 
 
 def _reachable(value: t.Any, steps: list[t.Any]) -> bool:

@@ -220,6 +220,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files
 
 
+def set_aside_name(name: str, container_id: str) -> str:
+    """What a serving container is renamed to while its replacement boots beside it."""
+    return f"{name}-replaced-{container_id[:8]}"
+
+
 class ContainerRunner:
     def __init__(self, module: AnsibleModule, client: t.Any):
         self.module = module
@@ -318,7 +323,7 @@ class ContainerRunner:
     def set_aside(self, current: t.Any) -> None:
         """An outdated container under the wanted name: rename it if it serves, else remove it."""
         if _container.is_running(current):
-            replaced = f"{current.name}-replaced-{current.id[:8]}"
+            replaced = set_aside_name(current.name, current.id)
             self.record(f"renamed {current.name} to {replaced}")
             if not self.check_mode:
                 current.rename(replaced)
@@ -327,8 +332,8 @@ class ContainerRunner:
 
     def set_aside_copies(self, name: str) -> list[t.Any]:
         """``<name>-replaced-<id>`` containers a run that died mid-replacement left (they may hold its ports)."""
-        pattern = re.compile(rf"^/?{re.escape(name)}-replaced-[0-9a-f]+$")
-        found = self.client.containers.list(all=True, filters={"name": f"{name}-replaced-"})
+        pattern = re.compile(rf"^/?{re.escape(set_aside_name(name, ''))}[0-9a-f]+$")
+        found = self.client.containers.list(all=True, filters={"name": set_aside_name(name, "")})
         return [item for item in found if pattern.match(item.name)]
 
     def write_env_file(self, spec: _container.ContainerSpec) -> None:

@@ -200,22 +200,22 @@ def _cloud(settings: Settings, base_dir: str, label: str) -> Fetched:
                           f"{hostname}`")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.api+json"}
     validate = bool(settings.get("validate_certs", True))
-    refused = "check the token and that it may read this workspace's state"
+
+    def get(step: str, url: str, missing: str = "no state there") -> str:
+        return _get(f"{label} ({name}{step})", url, headers, settings, validate, missing=missing,
+                    refused="check the token and that it may read this workspace's state")
+
     api = f"https://{hostname}/api/v2"
     quoted = urllib.parse.quote
-    workspace_doc = _json(f"{label} ({name})", _get(f"{label} ({name})", f"{api}/organizations/{quoted(organization)}"
-                                                    f"/workspaces/{quoted(workspace)}", headers, settings, validate,
-                                                    refused=refused))
-    workspace_id = str(workspace_doc["data"].get("id") or "")
-    version = _json(f"{label} ({name})", _get(f"{label} ({name}: current state version)",
-                                              f"{api}/workspaces/{quoted(workspace_id)}/current-state-version",
-                                              headers, settings, validate, refused=refused,
-                                              missing="the workspace has no state yet"))
-    download = (version["data"].get("attributes") or {}).get("hosted-state-download-url")
+    workspace_data = _api_data(f"{label} ({name})", get(
+        "", f"{api}/organizations/{quoted(organization)}/workspaces/{quoted(workspace)}"))
+    version = _api_data(f"{label} ({name})", get(
+        ": current state version", f"{api}/workspaces/{quoted(str(workspace_data.get('id') or ''))}"
+        "/current-state-version", missing="the workspace has no state yet"))
+    download = (version.get("attributes") or {}).get("hosted-state-download-url")
     if not download:
         raise SourceError(f"{label} ({name}): the current state version has no download URL")
-    return Fetched(name, _get(f"{label} ({name}: state download)", download, headers, settings, validate,
-                              refused=refused))
+    return Fetched(name, get(": state download", download))
 
 
 def cloud_token(hostname: str) -> str:
@@ -259,11 +259,12 @@ def _get(name: str, url: str, headers: dict[str, str], settings: Settings, valid
         raise SourceError(f"{name}: unreachable: {error}") from None
 
 
-def _json(name: str, text: str) -> dict[str, t.Any]:
+def _api_data(name: str, text: str) -> dict[str, t.Any]:
+    """The ``data`` object of a JSON:API document."""
     try:
         document = json.loads(text)
         if isinstance(document, dict) and isinstance(document.get("data"), dict):
-            return document
+            return document["data"]
     except ValueError:
         pass
     raise SourceError(f"{name}: the API answered something other than a JSON:API document")
