@@ -42,6 +42,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_retain_containers": 5,
     "berth_boot": {},
     "berth_lock_wait": 0,
+    "berth_lock_lease": 900,
     "berth_message": "",
     "berth_hooks": {},
     "berth_state_dir": "/etc/berth",
@@ -66,7 +67,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_host_prune_until": "24h",
 }
 # Variables berth.deploy itself sets; users may see them but not configure them.
-OUTPUT_VARIABLES = ("berth_plan", "berth_hook_env")
+OUTPUT_VARIABLES = ("berth_plan", "berth_hook_env", "berth_gate", "berth_release", "berth_failure", "berth_finish")
 # Variables the berth.deploy.terraform_state inventory sets on hosts and groups.
 INVENTORY_VARIABLES = ("berth_tf", "berth_tf_sensitive_outputs")
 
@@ -382,6 +383,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "name": _naming.role_prefix(service, "deploy", destination) if service else "",
         "host": role_hosts[0] if role_hosts else None,
         "wait": check.number("berth_lock_wait", raw["berth_lock_wait"], 0, 86400),
+        "lease": check.integer("berth_lock_lease", raw["berth_lock_lease"], 10, 604800, "seconds"),
         "directory": f"{state_dir}/locks",
     }
     if check.problems:

@@ -5,12 +5,18 @@
 Idempotence uses a hash of the spec stored in the ``berth.spec-hash`` label. Secret values are
 left out of the hash (labels must hold nothing secret); they are compared against the
 container's environment instead.
+
+A role's container is found by what it is (spec hash and secret values), never by its name: every
+boot of a new spec gets a name of its own (``<service>-<role>-<version>-<hash>``, see
+``_naming.boot_name``), so a route that names a container can never end up on another one, and
+redeploying the serving version with a changed setting is an ordinary blue/green switch.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import typing as t
+import time
 from dataclasses import dataclass, field
 
 from ansible_collections.berth.deploy.plugins.module_utils import _docker, _naming
@@ -38,9 +44,8 @@ class ContainerSpec:
     restart_policy: str = "unless-stopped"
 
     def public_view(self, image_id: str | None) -> dict[str, t.Any]:
-        """Everything that defines the container except secret values (safe to show and hash)."""
+        """Everything that defines the container except its name and secret values (safe to show and hash)."""
         return {
-            "name": self.name,
             "image": self.image,
             "image_id": image_id,
             "command": self.command,
@@ -116,6 +121,7 @@ def volume_binds(volumes: list[str]) -> dict[str, dict[str, str]]:
 
 
 def container_name(params: t.Mapping[str, t.Any]) -> str:
+    """The name asked for: ``name``, an accessory's, or a role version's base name (``boot_name`` adds the hash)."""
     if params.get("name"):
         return params["name"]
     if params.get("service") and params.get("accessory"):
@@ -219,3 +225,68 @@ def retained_split(containers: list[t.Any], keep: int, active_id: str | None) ->
         else:
             removable.append(container)
     return kept, removable
+
+
+def identical(containers: t.Iterable[t.Any], spec: ContainerSpec, spec_hash: str) -> t.Any | None:
+    """The newest of ``containers`` that already is ``spec`` (running ones first), or None."""
+    found = [container for container in containers if matches(container, spec, spec_hash)]
+    found.sort(key=lambda container: (is_running(container), container.attrs.get("Created", "")), reverse=True)
+    return found[0] if found else None
+
+
+def free_name(wanted: str, taken: t.Collection[str]) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``... when a container of another spec holds it (say, other secrets)."""
+    name, number = wanted, 1
+    while name in taken:
+        number += 1
+        name = f"{wanted}-{number}"
+    return name
+
+
+def names_of(containers: t.Iterable[t.Any]) -> set[str]:
+    return {container.name for container in containers}
+
+
+def running(containers: t.Iterable[t.Any]) -> list[t.Any]:
+    return [container for container in containers if is_running(container)]
+
+
+@dataclass
+class Boot:
+    """What booting a spec did: the container (None when check mode would create it), its name, the actions."""
+    name: str
+    container: t.Any | None
+    actions: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+    @property
+    def created(self) -> bool:
+        return any(action.startswith("created ") for action in self.actions)
+
+
+def boot(client: t.Any, spec: ContainerSpec, image_id: str | None, role_containers_: list[t.Any], check_mode: bool,
+         name_for: t.Callable[[str], str]) -> Boot:
+    """Run ``spec`` as one of a role's containers: start the identical one if there is one, else create it
+    under a name of its own (``name_for(spec_hash)``, made free of the role's other containers)."""
+    started = time.monotonic()
+    spec_hash = spec.spec_hash(image_id)
+    current = identical(role_containers_, spec, spec_hash)
+    if current is not None:
+        result = Boot(current.name, current)
+        if not is_running(current):
+            result.actions.append(f"started {current.name}")
+            if not check_mode:
+                current.start()
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+    spec.name = free_name(name_for(spec_hash), names_of(role_containers_))
+    result = Boot(spec.name, None, [f"created {spec.name}", f"started {spec.name}"])
+    if not check_mode:
+        result.container = client.containers.create(spec.image, **create_kwargs(spec, spec_hash))
+        result.container.start()
+    result.seconds = round(time.monotonic() - started, 3)
+    return result

@@ -1,6 +1,6 @@
 # Copyright (c) berth.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Probing and waiting: interval, per-try timeout, overall deadline."""
+"""Probing and waiting: interval, per-try timeout, overall deadline; a container's health three ways."""
 from __future__ import annotations
 
 import http.client
@@ -64,3 +64,92 @@ def wait_until(probe: t.Callable[[], Probe], interval: float, deadline: float,
         if remaining <= 0:
             return WaitResult(False, attempts, round(elapsed, 3), last)
         sleep(min(interval, remaining))
+
+
+@dataclass
+class ContainerCheck:
+    """How to decide that a container is healthy: ``http`` (2xx from its address), ``docker`` (its
+    HEALTHCHECK) or ``running`` (still running after ``readiness_delay``)."""
+    mode: str = "http"
+    port: int | None = None
+    path: str = "/up"
+    network: str | None = None
+    host_header: str | None = None
+    interval: float = 1
+    timeout: float = 5
+    deadline: float = 30
+    readiness_delay: float = 0
+    url: str | None = None
+
+    def effective_deadline(self) -> float:
+        return max(self.deadline, self.readiness_delay + self.interval)
+
+
+class ContainerProbe:
+    """One container's health, probed the way ``check.mode`` says; ``address_of`` reads its address."""
+
+    def __init__(self, container: t.Any, check: ContainerCheck,
+                 address_of: t.Callable[[t.Any, str | None], str | None]):
+        self.container = container
+        self.check = check
+        self.address_of = address_of
+        self.url: str | None = check.url
+        self.started = time.monotonic()
+
+    def __call__(self) -> Probe:
+        return getattr(self, self.check.mode)()
+
+    def stopped(self) -> Probe | None:
+        self.container.reload()
+        state = self.container.attrs.get("State") or {}
+        if state.get("Running") and not state.get("Restarting"):
+            return None
+        return Probe(False, state.get("Status"), f"container is {state.get('Status')} "
+                     f"(exit code {state.get('ExitCode')})", final=not state.get("Restarting"))
+
+    def http(self) -> Probe:
+        if self.url is None:
+            address = self.address_of(self.container, self.check.network)
+            if address is None:
+                return self.stopped() or Probe(False, "no address", "container has no address yet")
+            self.url = f"http://{address}:{self.check.port}{self.check.path}"
+        probe = http_probe(self.url, self.check.timeout, self.check.host_header)
+        return probe if probe.healthy else self.stopped() or probe
+
+    def docker(self) -> Probe:
+        stopped = self.stopped()
+        if stopped:
+            return stopped
+        health = (self.container.attrs.get("State") or {}).get("Health")
+        if not health:
+            return Probe(False, "no healthcheck", "the image defines no HEALTHCHECK: use mode=http or mode=running",
+                         final=True)
+        log = health.get("Log") or []
+        return Probe(health.get("Status") == "healthy", health.get("Status"),
+                     (log[-1].get("Output") or "").strip() if log else "")
+
+    def running(self) -> Probe:
+        stopped = self.stopped()
+        if stopped:
+            return stopped
+        ready = time.monotonic() - self.started >= self.check.readiness_delay
+        return Probe(ready, "running", "" if ready else "within readiness_delay")
+
+
+def outcome(result: WaitResult, url: str | None) -> dict[str, t.Any]:
+    """A wait's result as the healthcheck module and the release report it."""
+    found = dict(healthy=result.healthy, attempts=result.attempts, elapsed=result.elapsed,
+                 status=result.last.status, body=result.last.detail)
+    if url:
+        found["url"] = url
+    return found
+
+
+def failure_message(name: str, found: dict[str, t.Any], logs: list[str], deadline: float) -> str:
+    where = f"GET {found['url']} " if found.get("url") else ""
+    lines = [f"{name} did not become healthy within {deadline:g}s after {found['attempts']} attempts: "
+             f"{where}last status {found['status']!r}: {found['body'][:200]!r}"]
+    if logs:
+        lines.append(f"Last {len(logs)} log lines of {name}:")
+        lines.extend(f"  {line}" for line in logs)
+    return "\n".join(lines)

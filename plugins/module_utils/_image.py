@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import tarfile
+import time
 import typing as t
+from dataclasses import dataclass
 
 from ansible_collections.berth.deploy.plugins.module_utils import _docker
 
@@ -40,6 +42,31 @@ def pull(client: t.Any, reference: str, auth: dict[str, str] | None) -> str:
     repository, tag = split_reference(reference)
     image = client.images.pull(repository, tag=tag, auth_config=auth)
     return image.id
+
+
+@dataclass
+class Pulled:
+    """The image before and after ``ensure`` (``after`` is None in check mode when it would change)."""
+    reference: str
+    changed: bool
+    before: str | None
+    after: str | None
+    seconds: float
+
+
+def ensure(client: t.Any, reference: str, pull_mode: str, auth: dict[str, str] | None, check_mode: bool) -> Pulled:
+    """Have ``reference`` on the host: ``always`` asks the registry (a moved tag is noticed), ``missing``
+    pulls only when there is no local copy. Check mode asks the registry for the digest, pulls nothing."""
+    started = time.monotonic()
+    before = local_id(client, reference)
+    if pull_mode == "missing" and before is not None:
+        changed = False
+    elif check_mode:
+        changed = before is None or remote_digest(client, reference, auth) not in local_digests(client, reference)
+    else:
+        changed = pull(client, reference, auth) != before
+    after = (None if changed else before) if check_mode else local_id(client, reference)
+    return Pulled(reference, changed, before, after, round(time.monotonic() - started, 3))
 
 
 class ArchiveError(Exception):

@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Container names and labels: the only code that knows the naming scheme.
 
-An app container is named ``<service>-<role>[-<destination>]-<version>`` and carries the
-labels ``berth.service``, ``berth.role``, ``berth.destination`` and ``berth.version``.
-Labels are authoritative; names are for humans and for Docker DNS.
+An app container is named ``<service>-<role>[-<destination>]-<version>-<hash>`` (``<hash>``: the
+first characters of its spec hash, so each spec booted gets a name of its own) and carries the
+labels ``berth.service``, ``berth.role``, ``berth.destination``, ``berth.version`` and
+``berth.spec-hash``. Labels are authoritative; names are for humans and for Docker DNS.
 
 A one-off container (``app_exec``) is named ``<service>-<role>[-<destination>]-exec-<stamp>`` and
 carries ``berth.exec-role`` instead of ``berth.role``: it belongs to the service (so removing the
@@ -41,6 +42,14 @@ def role_prefix(service: str, role: str, destination: str = "") -> str:
 
 def container_name(service: str, role: str, version: str, destination: str = "") -> str:
     return f"{role_prefix(service, role, destination)}-{version}"
+
+
+BOOT_HASH_LENGTH = 7
+
+
+def boot_name(service: str, role: str, version: str, spec_hash: str, destination: str = "") -> str:
+    """The name of the container that runs one spec of a role's version."""
+    return f"{container_name(service, role, version, destination)}-{spec_hash[:BOOT_HASH_LENGTH]}"
 
 
 def route_name(service: str, role: str, destination: str = "") -> str:

@@ -8,14 +8,16 @@ module: container
 short_description: Run one app container of a berth role, stop it gracefully, keep the newest versions
 version_added: 0.1.0
 description:
-  - Boots one container named C(<service>-<role>[-<destination>]-<version>) with the labels
-    C(berth.service), C(berth.role), C(berth.destination) and C(berth.version), or a container with
-    an explicit O(name) (the proxy, say).
+  - Boots one container of a role's version, named C(<service>-<role>[-<destination>]-<version>-<hash>)
+    after its specification's hash, with the labels C(berth.service), C(berth.role),
+    C(berth.destination) and C(berth.version); or a container with an explicit O(name) (the proxy, say).
   - Idempotent through a hash of the container's specification kept in the C(berth.spec-hash) label.
     Secret values are not hashed (labels hold nothing secret); they are compared with the container's
     environment instead.
-  - Re-running a version whose specification changed while it serves renames the serving container
-    to C(<name>-replaced-<id>) and boots the new one beside it, so the proxy can switch without downtime.
+  - A role's container is found by what it is, not by its name: re-running a version whose
+    specification changed boots a new container of its own beside the serving one, so the proxy can
+    switch without downtime and no route follows a name onto it. O(state=stopped), V(absent) and
+    V(active) act on the containers of O(version) (the newest running one for V(active)).
   - V(active) makes an already running container the role's only running version; every other
     running container of the same O(service)/O(role)/O(destination) is stopped gracefully (SIGTERM,
     then SIGKILL after O(stop_timeout)).
@@ -33,7 +35,7 @@ extends_documentation_fragment:
   - berth.deploy.attributes.full
 options:
   name:
-    description: Container name. Defaults to C(<service>-<role>[-<destination>]-<version>).
+    description: Container name. Defaults to C(<service>-<role>[-<destination>]-<version>-<hash>) for a role's version.
     type: str
   service:
     description: The berth service (app) name; with O(role) it selects the role's containers.
@@ -54,8 +56,8 @@ options:
   replace:
     description:
       - How a container whose specification changed is replaced.
-      - V(beside) boots the new container beside the serving one (renamed C(<name>-replaced-<id>)),
-        so the proxy can switch without downtime (app roles).
+      - V(beside) boots the new container beside the serving one (renamed C(<name>-replaced-<id>) when
+        O(name) is fixed), so the proxy can switch without downtime.
       - V(stop_first) stops the old container gracefully and removes it before the new one starts
         (accessories, since two databases must never run on one data directory; the proxy, since
         two containers cannot publish the same host ports). Volumes are kept. Copies set aside by an
@@ -217,7 +219,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files, _naming
 
 
 def set_aside_name(name: str, container_id: str) -> str:
@@ -241,17 +243,43 @@ class ContainerRunner:
         self.actions.append(action)
         self.changed = True
 
+    def role_version(self) -> bool:
+        """Whether this run is about one version of a role (containers found by labels and spec, not by name)."""
+        params = self.params
+        return bool(params["service"] and params["role"] and params["version"] and not params["name"])
+
+    def version_containers(self) -> list[t.Any]:
+        """The role's containers of O(version), running ones first, newest first."""
+        found = [item for item in self.role_containers() or []
+                 if _naming.version_of(item.attrs.get("Config", {}).get("Labels")) == self.params["version"]]
+        return sorted(found, key=_container.is_running, reverse=True)
+
     def run(self) -> dict[str, t.Any]:
         started = time.monotonic()
-        name = _container.container_name(self.params)
-        others_before = self.role_containers(exclude=name)
         state = self.params["state"]
-        current = _docker.get_container(self.client, name)
+        if self.role_version():
+            versions = self.version_containers()
+            current = versions[0] if versions else None
+            name = current.name if current is not None else _container.container_name(self.params)
+        else:
+            name = _container.container_name(self.params)
+            current = _docker.get_container(self.client, name)
+        others_before = self.role_containers(exclude=name)
         self.diff["before"] = self.describe(current)
-        if state == "started":
+        if state == "started" and self.role_version():
+            current = self.boot_version()
+            name = current.name if current is not None else name
+        elif state == "started":
             current = self.ensure_started(name, current)
+        elif state == "stopped" and self.role_version():
+            for item in _container.running(self.version_containers()):
+                self.stop(item)
         elif state == "stopped" and current is not None and _container.is_running(current):
             self.stop(current)
+        elif state == "absent" and self.role_version():
+            for item in self.version_containers():
+                self.remove(item, stop_first=True)
+            current = None
         elif state == "absent" and current is not None:
             self.remove(current, stop_first=True)
             current = None
@@ -284,6 +312,29 @@ class ContainerRunner:
         found = _container.role_containers(self.client, self.params["service"], self.params["role"],
                                            self.params["destination"])
         return [item for item in found if item.name != exclude]
+
+    def boot_version(self) -> t.Any:
+        """Boot O(version) of the role as a container of its own (the release's boot step)."""
+        params = self.params
+        if not params["image"]:
+            self.module.fail_json(msg="image is required when state=started")
+        spec = _container.build_spec(params)
+        image = _docker.get_image(self.client, spec.image)
+        if image is None and not self.check_mode:
+            self.module.fail_json(msg=f"Image {spec.image} is not on this host; pull it first (berth.deploy.image).")
+        self.write_env_file(spec)
+        booted = _container.boot(self.client, spec, image.id if image is not None else None, self.role_containers() or [],
+                                 self.check_mode, lambda spec_hash: _naming.boot_name(
+                                     params["service"], params["role"], params["version"], spec_hash,
+                                     params["destination"]))
+        for action in booted.actions:
+            self.record(action)
+        if params["restart"] and not booted.changed and booted.container is not None:
+            self.record(f"restarted {booted.name}")
+            if not self.check_mode:
+                _container.stop(booted.container, params["stop_timeout"])
+                booted.container.start()
+        return booted.container
 
     def ensure_started(self, name: str, current: t.Any) -> t.Any:
         if not self.params["image"]:

@@ -125,7 +125,6 @@ logs:
   elements: str
 """
 
-import time
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
@@ -133,75 +132,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.berth.deploy.plugins.module_utils import _docker, _health
 
 
-class ContainerProbe:
-    """One container's health, probed the way O(mode) says."""
-
-    def __init__(self, module: AnsibleModule, container: t.Any):
-        self.params = module.params
-        self.container = container
-        self.url: str | None = self.params["url"]
-        self.started = time.monotonic()
-
-    def stopped(self) -> _health.Probe | None:
-        self.container.reload()
-        state = self.container.attrs.get("State") or {}
-        if state.get("Running") and not state.get("Restarting"):
-            return None
-        return _health.Probe(False, state.get("Status"), f"container is {state.get('Status')} "
-                             f"(exit code {state.get('ExitCode')})", final=not state.get("Restarting"))
-
-    def http(self) -> _health.Probe:
-        if self.url is None:
-            address = _docker.container_address(self.container, self.params["network"])
-            if address is None:
-                return self.stopped() or _health.Probe(False, "no address", "container has no address yet")
-            self.url = f"http://{address}:{self.params['port']}{self.params['path']}"
-        probe = _health.http_probe(self.url, self.params["timeout"], self.params["host_header"])
-        return probe if probe.healthy else self.stopped() or probe
-
-    def docker(self) -> _health.Probe:
-        stopped = self.stopped()
-        if stopped:
-            return stopped
-        health = (self.container.attrs.get("State") or {}).get("Health")
-        if not health:
-            return _health.Probe(False, "no healthcheck", "the image defines no HEALTHCHECK: use mode=http or "
-                                 "mode=running", final=True)
-        log = health.get("Log") or []
-        return _health.Probe(health.get("Status") == "healthy", health.get("Status"),
-                             (log[-1].get("Output") or "").strip() if log else "")
-
-    def running(self) -> _health.Probe:
-        stopped = self.stopped()
-        if stopped:
-            return stopped
-        ready = time.monotonic() - self.started >= self.params["readiness_delay"]
-        return _health.Probe(ready, "running", "" if ready else "within readiness_delay")
-
-
 def url_probe(module: AnsibleModule) -> dict[str, t.Any]:
     params = module.params
     result = _health.wait_until(lambda: _health.http_probe(params["url"], params["timeout"], params["host_header"]),
                                 params["interval"], params["deadline"])
-    return report(result, params["url"])
+    return dict(changed=False, **_health.outcome(result, params["url"]))
 
 
-def report(result: _health.WaitResult, url: str | None) -> dict[str, t.Any]:
-    outcome = dict(changed=False, healthy=result.healthy, attempts=result.attempts, elapsed=result.elapsed,
-                   status=result.last.status, body=result.last.detail)
-    if url:
-        outcome["url"] = url
-    return outcome
-
-
-def failure_message(name: str, outcome: dict[str, t.Any], logs: list[str], deadline: float) -> str:
-    where = f"GET {outcome['url']} " if outcome.get("url") else ""
-    lines = [f"{name} did not become healthy within {deadline:g}s after {outcome['attempts']} attempts: "
-             f"{where}last status {outcome['status']!r}: {outcome['body'][:200]!r}"]
-    if logs:
-        lines.append(f"Last {len(logs)} log lines of {name}:")
-        lines.extend(f"  {line}" for line in logs)
-    return "\n".join(lines)
+def container_check(params: dict[str, t.Any]) -> _health.ContainerCheck:
+    return _health.ContainerCheck(**{key: params[key] for key in (
+        "mode", "port", "path", "network", "host_header", "interval", "timeout", "deadline", "readiness_delay", "url")})
 
 
 def main() -> None:
@@ -228,7 +168,7 @@ def main() -> None:
     if params["container"] is None:
         outcome = url_probe(module)
         if not outcome["healthy"]:
-            module.fail_json(msg=failure_message(params["url"], outcome, [], params["deadline"]), **outcome)
+            module.fail_json(msg=_health.failure_message(params["url"], outcome, [], params["deadline"]), **outcome)
         module.exit_json(**outcome)
     if params["mode"] == "http" and params["url"] is None and params["port"] is None:
         module.fail_json(msg="port is required to probe a container over HTTP")
@@ -239,13 +179,14 @@ def main() -> None:
             module.exit_json(changed=False, healthy=False, attempts=0, elapsed=0.0, status=None,
                              body="container does not exist yet (check mode)")
         module.fail_json(msg=f"Container {params['container']} does not exist")
-    probe = ContainerProbe(module, container)
-    deadline = max(params["deadline"], params["readiness_delay"] + params["interval"])
-    result = _health.wait_until(getattr(probe, params["mode"]), params["interval"], deadline)
-    outcome = report(result, probe.url)
+    check = container_check(params)
+    probe = _health.ContainerProbe(container, check, _docker.container_address)
+    result = _health.wait_until(probe, check.interval, check.effective_deadline())
+    outcome = dict(changed=False, **_health.outcome(result, probe.url))
     if not result.healthy:
         logs = _docker.container_logs_tail(container, params["log_lines"])
-        module.fail_json(msg=failure_message(params["container"], outcome, logs, deadline), logs=logs, **outcome)
+        module.fail_json(msg=_health.failure_message(params["container"], outcome, logs, check.effective_deadline()),
+                         logs=logs, **outcome)
     module.exit_json(**outcome)
 
 

@@ -119,23 +119,21 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
     params = module.params
     reference = f"{params['name']}:{params['tag']}"
     auth = {"username": params["username"], "password": params["password"]} if params["username"] else None
+    if not params["archive_path"]:
+        pulled = _image.ensure(client, reference, params["pull"], auth, module.check_mode)
+        shown_after = pulled.after if pulled.after is not None else "(new)"
+        return dict(changed=pulled.changed, image=reference, id=pulled.after if not module.check_mode else pulled.before,
+                    previous_id=pulled.before, seconds=pulled.seconds,
+                    diff=dict(before={"id": pulled.before}, after={"id": shown_after}))
     before = _image.local_id(client, reference)
     started = time.monotonic()
-    if params["archive_path"]:
-        in_archive = _image.archive_image_ids(params["archive_path"])
-        if reference not in in_archive:
-            module.fail_json(msg=f"{params['archive_path']} does not hold {reference} "
-                                 f"(it holds: {', '.join(sorted(in_archive)) or 'no tagged images'})")
-        changed = in_archive[reference] != before
-        if changed and not module.check_mode:
-            _image.load(client, params["archive_path"])
-    elif params["pull"] == "missing" and before is not None:
-        changed = False
-    elif module.check_mode:
-        changed = before is None or _image.remote_digest(client, reference, auth) not in _image.local_digests(
-            client, reference)
-    else:
-        changed = _image.pull(client, reference, auth) != before
+    in_archive = _image.archive_image_ids(params["archive_path"])
+    if reference not in in_archive:
+        module.fail_json(msg=f"{params['archive_path']} does not hold {reference} "
+                             f"(it holds: {', '.join(sorted(in_archive)) or 'no tagged images'})")
+    changed = in_archive[reference] != before
+    if changed and not module.check_mode:
+        _image.load(client, params["archive_path"])
     after = before if module.check_mode else _image.local_id(client, reference)
     return dict(changed=changed, image=reference, id=after, previous_id=before,
                 seconds=round(time.monotonic() - started, 3),

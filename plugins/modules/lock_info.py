@@ -39,6 +39,10 @@ holder:
   returned: always
   type: dict
   sample: {performer: alice@laptop, since: "2026-11-22T05:44:14Z", version: v42, reason: hotfix}
+corrupt:
+  description: Why the holder file could not be read (the lock is held; release it with force).
+  returned: when the holder file is unreadable
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -55,7 +59,11 @@ def main() -> None:
         supports_check_mode=True,
     )
     path = _lock.lock_path(module.params["directory"], module.params["name"])
-    module.exit_json(changed=False, holder=_lock.public(_lock.read_holder(path)))
+    try:
+        holder = _lock.read_holder(path)
+    except _lock.CorruptHolder as exc:
+        module.exit_json(changed=False, holder={"performer": "unknown (unreadable holder.json)"}, corrupt=str(exc))
+    module.exit_json(changed=False, holder=_lock.public(holder))
 
 
 if __name__ == "__main__":

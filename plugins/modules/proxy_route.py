@@ -148,82 +148,59 @@ maintenance:
   type: bool
 """
 
-import dataclasses
-import time
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target, make_driver
-
-INFLIGHT_POLL = 0.1
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (ProxyError, Route, SwitchTimings, Target,
+                                                                          container_target, make_driver, switch)
 
 
 def target_of(entry: dict[str, t.Any]) -> Target:
     if entry.get("url"):
         return Target(entry["url"], entry.get("weight") or 1)
     if entry.get("container") and entry.get("port"):
-        return Target(f"http://{entry['container']}:{entry['port']}", entry.get("weight") or 1)
+        return container_target(entry["container"], entry["port"], entry.get("weight") or 1)
     raise ValueError(f"target {entry!r} needs url, or container and port")
 
 
-def drain(driver: t.Any, removed: list[Target], timeout: float, settle: float) -> float:
-    """Wait until removed targets have no requests in flight (or ``settle`` when the proxy cannot tell)."""
-    started = time.monotonic()
-    counts = [driver.inflight(target) for target in removed]
-    if any(count is None for count in counts):
-        time.sleep(settle)
-        return round(time.monotonic() - started, 3)
-    while any(driver.inflight(target) for target in removed) and time.monotonic() - started < timeout:
-        time.sleep(INFLIGHT_POLL)
-    return round(time.monotonic() - started, 3)
+def absent(module: AnsibleModule, driver: t.Any) -> dict[str, t.Any]:
+    name = module.params["name"]
+    before_text = driver.current_config(name) or ""
+    try:
+        previous = [target.url for target in driver.current_targets(name) or []]
+    except ProxyError:
+        previous = []
+    changed = driver.remove(name, module.check_mode)
+    return dict(changed=changed, targets=[], previous_targets=previous, removed_targets=previous, maintenance=False,
+                diff=dict(before=before_text, after=""))
 
 
 def run(module: AnsibleModule) -> dict[str, t.Any]:
     params = module.params
     driver = make_driver(params["driver"], config_dir=params["config_dir"], api_url=params["api_url"])
-    name = params["name"]
-    before_text = driver.current_config(name) or ""
-    try:
-        previous = driver.current_targets(name) or []
-    except ProxyError:
-        previous = []  # a proxy that is down serves nothing; the confirm step reports it
     if params["state"] == "absent":
-        changed = driver.remove(name, module.check_mode)
-        return dict(changed=changed, targets=[], previous_targets=[target.url for target in previous],
-                    removed_targets=[target.url for target in previous], maintenance=False,
-                    diff=dict(before=before_text, after=""))
-    maintenance = driver.maintenance(name)
-    if maintenance is not None and params["health_path"] is not None:
-        maintenance = dataclasses.replace(maintenance, health_path=params["health_path"])
-    if maintenance is not None:
-        module.warn(f"Route {name} is in maintenance mode: the proxy answers 503 with the maintenance page "
-                    "(the new targets serve only the health path) until maintenance mode is turned off.")
+        return absent(module, driver)
     try:
         targets = tuple(target_of(entry) for entry in params["targets"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     if not targets:
         module.fail_json(msg="targets is empty: a route needs at least one target (use state=absent to remove it)")
-    route = Route(name=name, targets=targets, hosts=tuple(params["hosts"]), path_prefix=params["path_prefix"],
+    route = Route(name=params["name"], targets=targets, hosts=tuple(params["hosts"]), path_prefix=params["path_prefix"],
                   response_timeout=params["response_timeout"], pass_host_header=params["pass_host_header"],
                   entrypoints=tuple(params["entrypoints"]))
-    removed = [target for target in previous if target.url not in {new.url for new in targets}]
-    changed = driver.apply(route, module.check_mode, maintenance)
+    timings = SwitchTimings(params["confirm_timeout"], params["drain_timeout"], params["drain_settle"])
+    done = switch(driver, route, module.check_mode, timings, params["health_path"])
+    if done.maintenance is not None:
+        module.warn(f"Route {route.name} is in maintenance mode: the proxy answers 503 with the maintenance page "
+                    "(the new targets serve only the health path) until maintenance mode is turned off.")
     result: dict[str, t.Any] = dict(
-        changed=changed, targets=[target.url for target in targets],
-        previous_targets=[target.url for target in previous], removed_targets=[target.url for target in removed],
-        maintenance=maintenance is not None,
-        diff=dict(before=before_text, after=driver.desired_config(route, maintenance)))
-    if module.check_mode:
-        return result
-    try:
-        result["confirm_seconds"] = driver.confirm(route, params["confirm_timeout"], maintenance)
-    except ProxyError as exc:
-        if changed:
-            driver.restore(name, before_text or None)
-        raise ProxyError(f"{exc}. The previous route configuration was put back.") from None
-    result["drain_seconds"] = drain(driver, removed, params["drain_timeout"], params["drain_settle"]) if removed else 0.0
+        changed=done.changed, targets=[target.url for target in targets],
+        previous_targets=[target.url for target in done.previous], removed_targets=[target.url for target in done.removed],
+        maintenance=done.maintenance is not None, diff=dict(before=done.before_config, after=done.after_config))
+    if not module.check_mode:
+        result.update(confirm_seconds=done.confirm_seconds, drain_seconds=done.drain_seconds)
     return result
 
 

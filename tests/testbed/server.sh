@@ -4,13 +4,15 @@
 #        tests/testbed/server.sh authorize NAME PUBKEY   add a public key to root's authorized_keys
 #        tests/testbed/server.sh down NAME               remove NAME and its anonymous volumes
 # IMAGE defaults to berth-test/server:bookworm; berth-test/server-bare:bookworm is one without Docker.
+# BERTH_TESTBED_EXTRA_PORTS="8081 8444" publishes those ports on ADDR too (e.g. a second proxy beside ours).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SERVER_IMAGE=${BERTH_TESTBED_SERVER_IMAGE:-berth-test/server:bookworm}
+EXTRA_PORTS=${BERTH_TESTBED_EXTRA_PORTS:-}
 BOOT_TIMEOUT=90
 
-usage() { sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 ready() {
   local state
@@ -22,7 +24,12 @@ ready() {
 }
 
 up() {
-  local name=$1 addr=$2 image=${3:-$SERVER_IMAGE} t=$(now_us) state
+  local name=$1 addr=$2 image=${3:-$SERVER_IMAGE} t=$(now_us) state port
+  local -a publish=(-p "$addr:22:22" -p "$addr:80:80" -p "$addr:443:443")
+  for port in $EXTRA_PORTS; do
+    [[ $port =~ ^[0-9]+$ ]] || die "BERTH_TESTBED_EXTRA_PORTS: $port is not a port number"
+    publish+=(-p "$addr:$port:$port")
+  done
   state=$(docker container inspect -f '{{.State.Running}}' "$name" 2>/dev/null) || state=absent
   if [ "$state" != absent ] && [ "$(docker port "$name" 22/tcp)" != "$addr:22" ]; then
     die "$name exists but is not published on $addr (remove it with: $0 down $name)"
@@ -36,8 +43,7 @@ up() {
         --cap-add ALL --cap-drop SYS_RESOURCE \
         --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-        -p "$addr:22:22" -p "$addr:80:80" -p "$addr:443:443" \
-        "$image") || { docker rm -f -v "$name" >/dev/null 2>&1; exit 1; } ;;
+        "${publish[@]}" "$image") || { docker rm -f -v "$name" >/dev/null 2>&1; exit 1; } ;;
   esac
   if ! (wait_for "$BOOT_TIMEOUT" "$name to boot" ready "$name"); then
     docker exec "$name" systemctl --failed --no-pager >&2 || true

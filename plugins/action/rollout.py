@@ -1,0 +1,68 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rollout's state across hosts, on the controller (plugins/plugin_utils/_rollout.py decides).
+
+It reads what each host of the play registered in this run, never facts (a fact cache would carry
+them into the next run): ``berth_gate`` (this action's gate), ``berth_release`` (the release),
+``berth_failure`` (this action's ``failed`` in a rescue), ``berth_finish`` (this action's ``finish``:
+once it names a rollback, ``berth_release`` is the rollback's result),
+and the hook role's ``hook_failures`` and the migration's ``migrate_failure``.
+"""
+from __future__ import annotations
+
+import typing as t
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.berth.deploy.plugins.plugin_utils import _rollout
+
+EVENTS = ("gate", "failed", "finish", "summary", "verdict")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("event", "reason"))
+    _requires_connection = False
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        event = self._task.args.get("event")
+        if event not in EVENTS:
+            return {**result, "failed": True, "msg": f"event: {event!r} is not one of {', '.join(EVENTS)}"}
+        host = task_vars.get("inventory_hostname", "")
+        if event == "failed":
+            reason = str(self._task.args.get("reason") or "failed (no message)")
+            return {**result, "changed": False, "failure": reason}
+        states = self._states(task_vars)
+        if event == "gate":
+            reason = _rollout.gate(states, task_vars.get("ansible_play_batch") or [host])
+            return {**result, "changed": False, "skip": bool(reason), "reason": reason}
+        if event == "finish":
+            return {**result, "changed": False, **_rollout.finish(states, host)}
+        if event == "summary":
+            plan = task_vars.get("berth_plan") or {}
+            label = plan.get("service", "") + (f" ({plan['destination']})" if plan.get("destination") else "")
+            return {**result, "changed": False, "msg": _rollout.summary(states, label), "_ansible_verbose_always": True}
+        state = next((item for item in states if item.host == host), _rollout.HostState(host))
+        failures = _rollout.verdict(state)
+        if failures:
+            return {**result, "failed": True, "msg": "\n".join(failures)}
+        return {**result, "changed": False, "msg": "ok"}
+
+    @staticmethod
+    def _states(task_vars: dict[str, t.Any]) -> list[_rollout.HostState]:
+        hostvars = task_vars.get("hostvars") or {}
+        states = []
+        for host in task_vars.get("ansible_play_hosts_all") or []:
+            variables = hostvars.get(host) or {}
+            gate = variables.get("berth_gate") or {}
+            hook_failures = dict(variables.get("hook_failures") or {})
+            states.append(_rollout.HostState(
+                host=host, started=bool(gate) and not gate.get("skip") and not gate.get("skipped"),
+                release=variables.get("berth_release"),
+                rolled_back=bool((variables.get("berth_finish") or {}).get("rollback")),
+                failure=(variables.get("berth_failure") or {}).get("failure"),
+                abort=hook_failures.get("pre_deploy") or variables.get("migrate_failure") or None,
+                hook_failures=hook_failures))
+        return states

@@ -1,0 +1,366 @@
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One host's release: every berth role on it (web roles first), in one process with one Docker client.
+
+Per role: **boot** the new spec beside the serving container -> **health**-check it -> **switch** the
+route to it (web roles) -> **drain** the old one -> **stop** the old ones gracefully and keep the
+newest ``retain``. Once per host: **pull** before, **prune** unused images after. The steps are the
+same functions the public step modules (image, container, healthcheck, proxy_route) call.
+
+A failing step stops the new container (kept for inspection), leaves the route on the old one (the
+switch puts the old configuration back when the proxy does not confirm the new), and puts back the
+roles of this host that had already switched, so the host serves what it served before.
+
+``restore`` (a rollback after another host failed) names, per role, the container to serve again:
+it is started, checked and switched to like a new boot, and the current one retires.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field, replace
+
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming
+from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
+                                                                          container_target, drain, switch)
+
+STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
+LOG_LINES = 40
+
+
+@dataclass
+class RoleSpec:
+    """One berth role on this host, as the release needs it."""
+    name: str
+    container: dict[str, t.Any]  # parameters of _container.build_spec (without name)
+    check: _health.ContainerCheck
+    stop_timeout: int = 30
+    env_file: str | None = None
+    route: Route | None = None  # targets are set when switching
+    app_port: int | None = None
+    health_path: str | None = None
+
+
+@dataclass
+class Request:
+    service: str
+    version: str
+    image: str  # repository, without tag
+    roles: list[RoleSpec]
+    destination: str = ""
+    pull: str = "always"
+    auth: dict[str, str] | None = None
+    retain: int = 5
+    timings: SwitchTimings = field(default_factory=SwitchTimings)
+    restore: dict[str, str] = field(default_factory=dict)  # role -> container to serve again
+    check_mode: bool = False
+
+    @property
+    def reference(self) -> str:
+        return f"{self.image}:{self.version}"
+
+
+@dataclass
+class RoleOutcome:
+    role: str
+    container: str
+    version: str | None
+    previous: list[str]  # versions that were running before
+    previous_container: str | None  # what served before (what a rollback serves again)
+    changed: bool
+    actions: list[str]
+    seconds: dict[str, float]
+    route_targets: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, t.Any]:
+        return {"container": self.container, "version": self.version, "previous": self.previous,
+                "previous_container": self.previous_container, "changed": self.changed, "actions": self.actions,
+                "seconds": self.seconds, "route_targets": self.route_targets}
+
+
+class StepFailed(Exception):
+    """A step of one role failed; the message says what happened and what serves now."""
+
+    def __init__(self, step: str, role: str, message: str, health: dict[str, t.Any] | None = None,
+                 logs: list[str] | None = None):
+        super().__init__(message)
+        self.step, self.role, self.health, self.logs = step, role, health or {}, logs or []
+
+
+class Release:
+    """One host's release; ``run`` returns the module's result or raises StepFailed (after reverting)."""
+
+    def __init__(self, client: t.Any, request: Request, driver: Driver | None):
+        self.client = client
+        self.request = request
+        self.driver = driver
+        self.done: list[RoleOutcome] = []
+        self.reverted: list[str] = []
+        self.pulled: _image.Pulled | None = None
+
+    def run(self) -> dict[str, t.Any]:
+        request = self.request
+        if not request.restore:
+            self.pull()
+        for role in request.roles:
+            try:
+                self.done.append(self.release_role(role, request.restore.get(role.name)))
+            except StepFailed:
+                self.revert()
+                raise
+        pruned = self.prune()
+        changed = bool(self.pulled and self.pulled.changed) or bool(pruned) or any(item.changed for item in self.done)
+        return {"changed": changed, "version": request.version, "roles": {item.role: item.report() for item in self.done},
+                "pruned_images": pruned, "pulled": bool(self.pulled and self.pulled.changed)}
+
+    # steps -------------------------------------------------------------------------------------
+
+    def pull(self) -> None:
+        request = self.request
+        try:
+            self.pulled = _image.ensure(self.client, request.reference, request.pull, request.auth, request.check_mode)
+        except Exception as exc:
+            first = request.roles[0].name if request.roles else ""
+            raise StepFailed("pull", first, f"Pulling {request.reference} failed: {_docker.explain(exc)}. "
+                                            "Nothing was changed on this host.") from None
+
+    def release_role(self, role: RoleSpec, restore: str | None = None) -> RoleOutcome:
+        request = self.request
+        containers = _container.role_containers(self.client, request.service, role.name, request.destination)
+        running_before = _container.running(containers)
+        serving = self.serving_container(role, running_before)
+        seconds = dict.fromkeys(STEPS, 0.0)
+        seconds["pull"] = self.pulled.seconds if self.pulled and role is request.roles[0] else 0.0
+        booted = self.boot(role, containers, restore)
+        seconds["boot"] = booted.seconds
+        new = booted.container
+        previous_names = [container.name for container in running_before if container.name != booted.name]
+        try:
+            seconds["health"] = self.health(role, new, booted)
+            switched = self.switch_route(role, booted.name) if role.route is not None else None
+        except StepFailed as failure:
+            self.stop_failed(role, booted, new, running_before)
+            raise StepFailed(failure.step, role.name, self.failure_text(failure, booted.name, previous_names),
+                             failure.health, failure.logs) from None
+        actions = list(booted.actions)
+        if switched is not None:
+            seconds["switch"] = switched.confirm_seconds
+            seconds["drain"] = switched.drain_seconds
+            if switched.changed:
+                actions.append(f"switched route {role.route.name} to {booted.name}")
+        stopped, removed, seconds["stop"] = self.retire(role, booted, new, serving)
+        actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
+        return RoleOutcome(
+            role=role.name, container=booted.name,
+            version=_naming.version_of(_labels(new)) if new is not None else request.version,
+            previous=[_naming.version_of(_labels(container)) or "?" for container in running_before
+                      if container.name != booted.name],
+            previous_container=serving.name if serving is not None and serving.name != booted.name else None,
+            changed=bool(actions), actions=actions, seconds=seconds,
+            route_targets=[target.url for target in switched.route.targets] if switched else [])
+
+    def serving_container(self, role: RoleSpec, running_before: list[t.Any]) -> t.Any | None:
+        """The container that serves the role now: the route's target for web roles, else the newest running."""
+        if role.route is not None and self.driver is not None:
+            try:
+                targets = {target.url for target in self.driver.current_targets(role.route.name) or []}
+            except ProxyError:
+                targets = set()
+            for container in running_before:
+                if container_target(container.name, role.app_port or 0).url in targets:
+                    return container
+        return running_before[0] if running_before else None
+
+    def boot(self, role: RoleSpec, containers: list[t.Any], restore: str | None) -> _container.Boot:
+        request = self.request
+        try:
+            if restore:
+                return self.boot_restore(role, containers, restore)
+            spec = _container.build_spec({**role.container, "service": request.service, "role": role.name,
+                                          "destination": request.destination, "version": request.version,
+                                          "image": request.reference})
+            if role.env_file and not request.check_mode:
+                ensure_file(role.env_file, _container.env_file_content(spec), 0o600, False)
+            image_id = _image.local_id(self.client, request.reference)
+            return _container.boot(self.client, spec, image_id, containers, request.check_mode,
+                                   lambda spec_hash: _naming.boot_name(request.service, role.name, request.version,
+                                                                       spec_hash, request.destination))
+        except _container.SpecError as exc:
+            raise StepFailed("boot", role.name, f"{role.name}: {exc}") from None
+        except Exception as exc:
+            raise StepFailed("boot", role.name, f"Booting {request.reference} for role {role.name} failed: "
+                                                f"{_docker.explain(exc)}") from None
+
+    def boot_restore(self, role: RoleSpec, containers: list[t.Any], name: str) -> _container.Boot:
+        found = [container for container in containers if container.name == name]
+        if not found:
+            raise StepFailed("boot", role.name, f"Cannot put {name} back for role {role.name}: it is gone "
+                                                "(retained: " + ", ".join(item.name for item in containers) + ")")
+        started = time.monotonic()
+        result = _container.Boot(name, found[0])
+        if not _container.is_running(found[0]):
+            result.actions.append(f"started {name}")
+            if not self.request.check_mode:
+                found[0].start()
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    def health(self, role: RoleSpec, new: t.Any | None, booted: _container.Boot) -> float:
+        if self.request.check_mode or new is None:
+            return 0.0
+        check = role.check if booted.changed else replace(role.check, readiness_delay=0)
+        probe = _health.ContainerProbe(new, check, _docker.container_address)
+        result = _health.wait_until(probe, check.interval, check.effective_deadline())
+        if result.healthy:
+            return result.elapsed
+        found = _health.outcome(result, probe.url)
+        logs = _docker.container_logs_tail(new, LOG_LINES)
+        raise StepFailed("health", role.name, _health.failure_message(booted.name, found, logs,
+                                                                      check.effective_deadline()), found, logs)
+
+    def switch_route(self, role: RoleSpec, name: str) -> t.Any:
+        assert role.route is not None and self.driver is not None
+        route = replace(role.route, targets=(container_target(name, role.app_port or 0),))
+        try:
+            return switch(self.driver, route, self.request.check_mode, self.request.timings, role.health_path)
+        except (ProxyError, OSError) as exc:
+            raise StepFailed("switch", role.name, str(exc)) from None
+
+    def retire(self, role: RoleSpec, booted: _container.Boot, new: t.Any | None,
+               serving: t.Any | None) -> tuple[list[str], list[str], float]:
+        """Stop every other running container of the role (at once), then remove the stopped ones beyond
+        ``retain``; the one that served before stays for a rollback."""
+        started = time.monotonic()
+        request = self.request
+        others = [container for container in _container.running(
+            _container.role_containers(self.client, request.service, role.name, request.destination))
+            if container.name != booted.name]
+        if not request.check_mode:
+            _stop_all(others, role.stop_timeout)
+        containers = _container.role_containers(self.client, request.service, role.name, request.destination)
+        if request.check_mode:
+            return [item.name for item in others], [], 0.0
+        _kept, removable = _container.retained_split(containers, request.retain, new.id if new is not None else None)
+        removable = [item for item in removable if serving is None or item.id != serving.id]
+        for container in removable:
+            container.remove(v=False, force=True)
+        return [item.name for item in others], [item.name for item in removable], round(time.monotonic() - started, 3)
+
+    def prune(self) -> list[str]:
+        if self.request.restore:
+            return []
+        references = _image.unused_references(self.client, self.request.image)
+        if not self.request.check_mode:
+            for reference in references:
+                try:
+                    self.client.images.remove(reference)
+                except Exception:  # pylint: disable=broad-except
+                    pass  # in use by a container created meanwhile, or removed by another run: not this run's concern
+        return references
+
+    # failure -----------------------------------------------------------------------------------
+
+    def stop_failed(self, role: RoleSpec, booted: _container.Boot, new: t.Any | None,
+                    running_before: list[t.Any]) -> None:
+        """Stop the container this run started for the role (kept for inspection), unless it served before."""
+        if self.request.check_mode or new is None or not booted.changed:
+            return
+        if any(container.id == new.id for container in running_before):
+            return
+        try:
+            new.reload()
+            if _container.is_running(new):
+                _container.stop(new, 5)
+        except Exception:  # pylint: disable=broad-except
+            pass  # the failure being reported matters more than this cleanup
+
+    def failure_text(self, failure: StepFailed, name: str, serving: list[str]) -> str:
+        what = "failed its health check" if failure.step == "health" else "could not be switched in"
+        stays = ", ".join(serving) or "the previous state (nothing else was running)"
+        return f"{name} {what}, so traffic stays on {stays}. {failure}"
+
+    def revert(self) -> None:
+        """Serve again what the roles of this host that already switched served before this run."""
+        for outcome in reversed(self.done):
+            if not outcome.changed or not outcome.previous_container:
+                continue
+            role = next(item for item in self.request.roles if item.name == outcome.role)
+            try:
+                self.release_role(role, outcome.previous_container)
+                self.reverted.append(f"{outcome.role}: {outcome.container} -> {outcome.previous_container}")
+            except StepFailed as exc:
+                self.reverted.append(f"{outcome.role}: could not put {outcome.previous_container} back: {exc}")
+
+
+def _labels(container: t.Any) -> dict[str, str]:
+    return container.attrs.get("Config", {}).get("Labels") or {}
+
+
+def _stop_all(containers: list[t.Any], timeout: int) -> None:
+    """Graceful stops of several containers at once (each waits for its app to finish in-flight requests)."""
+    if len(containers) == 1:
+        _container.stop(containers[0], timeout)
+        return
+    threads = [threading.Thread(target=_container.stop, args=(container, timeout)) for container in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def audit_line(when: float, performer: str, version: str, result: str, roles: t.Mapping[str, t.Mapping[str, t.Any]],
+               message: str) -> str:
+    """One line of the host's deploy log; control characters are escaped so no value can start a line."""
+    changes = " ".join(f"{role}={','.join(report.get('previous') or []) or 'none'}->{report.get('version') or '-'}"
+                       for role, report in roles.items())
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    parts = [stamp, f"performer={shlex.quote(_one_line(performer))}", f"version={_one_line(version)}",
+             f"result={result}"] + ([changes] if changes else []) + [f"message={shlex.quote(_one_line(message))}"]
+    return " ".join(parts)
+
+
+def _one_line(text: str) -> str:
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+
+
+def append_audit(path: str, line: str) -> None:
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+class HostLock:
+    """A lock on this host that a dead process cannot hold (flock): two releases of one service never overlap,
+    say when an interrupted run's release still runs as the next deploy starts."""
+
+    def __init__(self, path: str, wait: float):
+        self.path = path
+        self.wait = wait
+        self.handle: t.Any = None
+        self.waited = 0.0
+
+    def __enter__(self) -> "HostLock":
+        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
+        self.handle = open(self.path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.waited = round(time.monotonic() - started, 3)
+                return self
+            except BlockingIOError:
+                if time.monotonic() - started >= self.wait:
+                    self.handle.close()
+                    raise TimeoutError(f"another release of this service is still running on this host ({self.path} "
+                                       f"held for {self.wait:g}s)") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: t.Any) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
