@@ -94,8 +94,8 @@ def measure(inventory: Path, hosts: list[str], variant: str, runs: int) -> dict[
         assert run.rc == 0, run.stdout
         per_host = Counter(item["host"] for item in run.results if item["status"] != "skipped" and not item["item"])
         tasks.append(max(per_host[host] for host in hosts))
-        reports = [item["result"]["ansible_facts"]["app_deploy_report"]["web"]["seconds"]
-                   for item in run.results if "Record the deploy" in item["task"]]
+        reports = [item["result"]["roles"]["web"]["seconds"]
+                   for item in run.results if item["action"] == "berth.deploy.release"]
         assert len(reports) == len(hosts), f"{len(reports)} deploy reports for {len(hosts)} hosts"
         modules.append(max(sum(float(report[phase]) for phase in PHASES) for report in reports))
     row = {"servers": len(hosts), "variant": variant, "wall": summarize(walls), "tasks_per_host": max(tasks),

@@ -39,6 +39,7 @@ import datetime
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -280,12 +281,15 @@ def measure_all(cells: list[Cell], runs: int, clients: int) -> dict[str, t.Any]:
     # kamal-proxy publishes its own http port on each server: the server must publish it too.
     os.environ["BERTH_TESTBED_EXTRA_PORTS"] = str(KAMAL_HTTP_PORT)
     with servers(fleet) as (work, key):
-        ensure_kamal_proxy_image()
-        build_images(work)
-        berth, kamal = Berth(work, key), Kamal(work, key)
-        timed(berth.setup, fleet, what="berth setup.yml")
-        rows = [measure_cell(cell, dict(list(fleet.items())[:cell.servers]), (berth, kamal), runs, clients)
-                for cell in cells]
+        try:
+            ensure_kamal_proxy_image()
+            build_images(work)
+            berth, kamal = Berth(work, key), Kamal(work, key)
+            timed(berth.setup, fleet, what="berth setup.yml")
+            rows = [measure_cell(cell, dict(list(fleet.items())[:cell.servers]), (berth, kamal), runs, clients)
+                    for cell in cells]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)  # inventories, Kamal projects, the SSH key
     return {"date": started.isoformat(timespec="seconds"), "runs": runs, "clients_per_server": clients,
             "cpus": os.cpu_count(), "kamal": KAMAL_VERSION, "kamal_proxy": KAMAL_PROXY_VERSION,
             "berth_commit": git_commit(), "cells": rows}

@@ -76,11 +76,12 @@ class RoleOutcome:
     actions: list[str]
     seconds: dict[str, float]
     route_targets: list[str] = field(default_factory=list)
+    maintenance: bool = False
 
     def report(self) -> dict[str, t.Any]:
         return {"container": self.container, "version": self.version, "previous": self.previous,
                 "previous_container": self.previous_container, "changed": self.changed, "actions": self.actions,
-                "seconds": self.seconds, "route_targets": self.route_targets}
+                "seconds": self.seconds, "route_targets": self.route_targets, "maintenance": self.maintenance}
 
 
 class StepFailed(Exception):
@@ -101,6 +102,7 @@ class Release:
         self.driver = driver
         self.done: list[RoleOutcome] = []
         self.reverted: list[str] = []
+        self.warnings: list[str] = []
         self.pulled: _image.Pulled | None = None
 
     def run(self) -> dict[str, t.Any]:
@@ -153,6 +155,10 @@ class Release:
             seconds["drain"] = switched.drain_seconds
             if switched.changed:
                 actions.append(f"switched route {role.route.name} to {booted.name}")
+            if switched.maintenance is not None:
+                self.warnings.append(f"Route {role.route.name} is in maintenance mode: the proxy answers 503 with the "
+                                     "maintenance page (the new container serves only the health path) until "
+                                     "maintenance mode is turned off.")
         stopped, removed, seconds["stop"] = self.retire(role, booted, new, serving)
         actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
         return RoleOutcome(
@@ -162,7 +168,8 @@ class Release:
                       if container.name != booted.name],
             previous_container=serving.name if serving is not None and serving.name != booted.name else None,
             changed=bool(actions), actions=actions, seconds=seconds,
-            route_targets=[target.url for target in switched.route.targets] if switched else [])
+            route_targets=[target.url for target in switched.route.targets] if switched else [],
+            maintenance=switched is not None and switched.maintenance is not None)
 
     def serving_container(self, role: RoleSpec, running_before: list[t.Any]) -> t.Any | None:
         """The container that serves the role now: the route's target for web roles, else the newest running."""

@@ -39,6 +39,10 @@ holder:
   returned: always
   type: dict
   sample: {performer: alice@laptop, since: "2026-11-22T05:44:14Z", version: v42, reason: hotfix}
+description:
+  description: The lock's state in one sentence (free, or who holds it since when, deploying what).
+  returned: always
+  type: str
 corrupt:
   description: Why the holder file could not be read (the lock is held; release it with force).
   returned: when the holder file is unreadable
@@ -59,11 +63,15 @@ def main() -> None:
         supports_check_mode=True,
     )
     path = _lock.lock_path(module.params["directory"], module.params["name"])
+    name = module.params["name"]
     try:
         holder = _lock.read_holder(path)
     except _lock.CorruptHolder as exc:
-        module.exit_json(changed=False, holder={"performer": "unknown (unreadable holder.json)"}, corrupt=str(exc))
-    module.exit_json(changed=False, holder=_lock.public(holder))
+        module.exit_json(changed=False, holder={"performer": "unknown (unreadable holder.json)"}, corrupt=str(exc),
+                         description=f"The deploy lock {name} is held, but {exc}")
+    description = f"The deploy lock {name} is held by {_lock.describe(holder)}" if holder else \
+        f"The deploy lock {name} is free"
+    module.exit_json(changed=False, holder=_lock.public(holder), description=description)
 
 
 if __name__ == "__main__":

@@ -286,6 +286,7 @@ roles:
       actions: [created myapp-web-v42-3f2a1c9, started myapp-web-v42-3f2a1c9, switched route myapp-web to myapp-web-v42-3f2a1c9, stopped myapp-web-v41-0b1e7d2]
       seconds: {pull: 0.21, boot: 0.48, health: 0.05, switch: 0.31, drain: 1.0, stop: 0.62}
       route_targets: [http://myapp-web-v42-3f2a1c9:3000]
+      maintenance: false
 pruned_images:
   description: Image references removed because no container uses them.
   returned: success
@@ -452,6 +453,8 @@ def main() -> None:
         module.fail_json(msg=str(exc), failed_step=exc.step, failed_role=exc.role, health=exc.health, logs=exc.logs,
                          reverted=release.reverted, roles=failed, seconds=round(time.monotonic() - started, 3))
     audit(module, "rolled-back" if params["restore"] else "ok", result["roles"])
+    for warning in release.warnings:
+        module.warn(warning)
     module.exit_json(diff=diff_of(result), seconds=round(time.monotonic() - started, 3), **result)
 
 

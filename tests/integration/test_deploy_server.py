@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
 import subprocess
 import typing as t
 from pathlib import Path
@@ -112,6 +114,33 @@ def running_containers(server):
     return on_server(server, "docker", "ps", "--format", "{{.Names}}").split()
 
 
+def shop_containers(server) -> list[tuple[str, str, str]]:
+    """(name, version, state) of every container of the service, newest first."""
+    listed = on_server(server, "docker", "ps", "-a", "--filter", "label=berth.service=shop", "--format",
+                       '{{.Names}} {{.Label "berth.version"}} {{.State}}')
+    return [tuple(line.split()) for line in listed.splitlines()]
+
+
+def running_versions(server) -> list[str]:
+    return [version for _name, version, state in shop_containers(server) if state == "running"]
+
+
+def container_of(server, version: str) -> str:
+    """The newest container of ``version`` (names carry a spec hash: shop-web-v2-3f2a1c9)."""
+    names = [name for name, found, _state in shop_containers(server) if found == version]
+    assert names, (version, shop_containers(server))
+    return names[0]
+
+
+def release_result(run, version: str) -> dict[str, t.Any]:
+    """The result of berth.deploy.release (task "Release VERSION on this host (ROLES)")."""
+    return run.task(f"Release {version} on this host (")["result"]
+
+
+def release_actions(run, version: str) -> list[str]:
+    return [action for report in release_result(run, version).get("roles", {}).values() for action in report["actions"]]
+
+
 def test_setup_check_mode_then_setup_then_no_changes(server, inventory):
     check = run_playbook(SETUP, inventory, check=True)
     assert check.rc == 0, check.stdout
@@ -152,10 +181,11 @@ def test_deploy_v1_then_v2(server, inventory):
     assert second.rc == 0, second.stdout
     assert get_version() == "v2"
     assert "shop web: v1 -> v2" in second.stdout
-    assert running_containers(server).count("shop-web-v2") == 1 and "shop-web-v1" not in running_containers(server)
+    assert running_versions(server) == ["v2"]
+    assert container_of(server, "v2").startswith("shop-web-v2-")
     mode = on_server(server, "stat", "-c", "%a %U", "/etc/berth/shop/env/shop-web.env").split()
     assert mode == ["600", "root"]
-    mounts = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Mounts}}", "shop-web-v2"))
+    mounts = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Mounts}}", container_of(server, "v2")))
     assert [(mount["Source"], mount["Destination"]) for mount in mounts] == [("/srv/shop/tmp", "/app/tmp/dir")]
     assert SECRET not in first.stdout + second.stdout
 
@@ -182,8 +212,7 @@ def test_five_deploys_under_load_drop_nothing(server, inventory):
     assert report.requests > 1000, report.summary()
     assert {f"version={version}" for version in versions} <= set(report.bodies), report.summary()
     assert get_version() == "v7"
-    kept = on_server(server, "docker", "ps", "-a", "--filter", "label=berth.service=shop", "--format", "{{.Names}}")
-    assert sorted(kept.split()) == ["shop-web-v5", "shop-web-v6", "shop-web-v7"]
+    assert sorted(version for _name, version, _state in shop_containers(server)) == ["v5", "v6", "v7"]
 
 
 def test_check_mode_deploy_changes_nothing(server, inventory):
@@ -191,13 +220,15 @@ def test_check_mode_deploy_changes_nothing(server, inventory):
     route_before = on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml")
     run = deploy(inventory, "v1", check=True)
     assert run.rc == 0, run.stdout
-    assert run.task("Switch the proxy route")["result"]["changed"] is True
-    assert run.task("Stop the old versions")["result"]["changed"] is True
+    assert release_result(run, "v1")["changed"] is True
+    actions = release_actions(run, "v1")
+    assert [action for action in actions if action.startswith("switched route shop-web to shop-web-v1-")], actions
+    assert [action for action in actions if action.startswith("stopped shop-web-v7-")], actions
     assert on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml") == route_before
     containers_after = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}} {{.Status}}")
     assert sorted(line.split()[0] for line in containers_after.splitlines()) == \
         sorted(line.split()[0] for line in containers_before.splitlines())
-    assert "shop-web-v1" not in containers_after
+    assert "shop-web-v1-" not in containers_after
     assert get_version() == "v7"
 
 
@@ -205,14 +236,16 @@ def test_failed_health_check_keeps_the_old_version_serving(server, inventory):
     with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=4, max_seconds=120) as load:
         run = deploy(inventory, "bad")
     assert run.rc != 0
-    assert "shop-web-bad failed its health check, so traffic stays on shop-web-v7" in run.stdout
+    assert re.search(r"shop-web-bad-[0-9a-f]{7} failed its health check, so traffic stays on shop-web-v7-[0-9a-f]{7}",
+                     run.stdout), run.stdout
     assert "503" in run.stdout and "database unreachable" in run.stdout
     assert load.report.failed == 0, load.report.summary()
     assert set(load.report.bodies) == {"version=v7"}
     assert get_version() == "v7"
-    state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-bad").strip()
+    state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", container_of(server, "bad")).strip()
     assert state == "exited", "the failed container should be stopped and kept for inspection"
-    assert not [item for item in run.results if item["action"] == "berth.deploy.proxy_route"]
+    assert release_result(run, "bad")["failed_step"] == "health"
+    assert running_versions(server) == ["v7"]
 
 
 def test_unconfirmed_switch_restores_the_route_and_stops_the_new_container(server, inventory):
@@ -220,12 +253,13 @@ def test_unconfirmed_switch_restores_the_route_and_stops_the_new_container(serve
     unreachable_api = {"berth_proxy": {"image": TRAEFIK_IMAGE, "api_port": 9, "confirm_timeout": 2}}
     run = deploy(inventory, "v6", extra_vars=unreachable_api)
     assert run.rc != 0
-    assert "shop-web-v6 could not be switched in, so traffic stays on shop-web-v7" in run.stdout
+    assert re.search(r"shop-web-v6-[0-9a-f]{7} could not be switched in, so traffic stays on shop-web-v7-[0-9a-f]{7}",
+                     run.stdout), run.stdout
     assert "previous route configuration was put back" in run.stdout
     assert on_server(server, "cat", "/etc/berth/proxy/dynamic/shop-web.yml") == route_before
     assert get_version() == "v7"
-    state = on_server(server, "docker", "inspect", "-f", "{{.State.Status}}", "shop-web-v6").strip()
-    assert state == "exited"
+    states = {state for _name, version, state in shop_containers(server) if version == "v6"}
+    assert states == {"exited"}, shop_containers(server)
 
 
 def test_second_concurrent_deploy_fails_fast_naming_the_holder(server, inventory):
@@ -253,7 +287,7 @@ def test_second_concurrent_deploy_fails_fast_naming_the_holder(server, inventory
     assert "The deploy lock shop-deploy is held by" in second.stdout
     assert "deploying v5 (slow release)" in second.stdout
     assert time.monotonic() - started < 20
-    assert not [item for item in second.results if item["action"] == "berth.deploy.container"]
+    assert not [item for item in second.results if item["action"] == "berth.deploy.release"]
     thread.join(180)
     assert first["run"].rc == 0, first["run"].stdout
     assert subprocess.run(["docker", "exec", server, "test", "-e", lock_dir], check=False).returncode == 1
@@ -279,7 +313,7 @@ def test_terraform_state_inventory_drives_deploy(server, terraform_inventory):
     assert list(run.recap) == [TF_HOST]
     assert f"shop web: {before} -> {TF_VERSION}" in run.stdout
     assert get_version() == TF_VERSION
-    env = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Config.Env}}", f"shop-web-{TF_VERSION}"))
+    env = json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Config.Env}}", container_of(server, TF_VERSION)))
     assert f"DB_HOST={TF_DB_HOST}" in env and f"DB_PASSWORD={TF_DB_PASSWORD}" in env
     assert TF_DB_PASSWORD not in run.stdout and TF_ROOT_PASSWORD not in run.stdout
 
@@ -298,3 +332,108 @@ def test_a_changed_proxy_setting_replaces_the_proxy_even_after_an_interrupted_re
     assert run.rc == 0, run.stdout
     assert "--log.level=ERROR" in on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy")
     assert get_version() == serving
+
+
+def with_env(**clear: str) -> dict[str, t.Any]:
+    return {"berth_env": {"clear": {"RAILS_ENV": "production", **clear}, "secret": {"SECRET_KEY_BASE": SECRET}}}
+
+
+def container_env(server, name: str) -> list[str]:
+    return json.loads(on_server(server, "docker", "inspect", "-f", "{{json .Config.Env}}", name))
+
+
+def test_redeploying_the_serving_version_with_a_changed_env_drops_nothing(server, inventory):
+    serving = get_version()
+    with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=8, max_seconds=300, max_requests=300_000) as load:
+        for number in range(3):
+            run = deploy(inventory, serving, extra_vars=with_env(RELEASE_NOTE=f"note-{number}"))
+            assert run.rc == 0, run.stdout
+            assert f"shop web: {serving} -> {serving} in" in run.stdout, run.stdout
+    print(load.report.summary())
+    assert load.report.failed == 0, load.report.summary()
+    assert load.report.requests > 500, load.report.summary()
+    assert running_versions(server) == [serving]
+    assert "RELEASE_NOTE=note-2" in container_env(server, container_of(server, serving))
+    assert get_version() == serving
+
+
+def test_a_same_version_redeploy_that_fails_its_health_check_leaves_the_previous_container_serving(server, inventory):
+    serving = get_version()
+    before = container_of(server, serving)
+    with KeepAliveLoad(SERVER_ADDRESS, 80, HOST, clients=4, max_seconds=120) as load:
+        run = deploy(inventory, serving, extra_vars=with_env(RELEASE_NOTE="note-2", PORT="3999"))
+    assert run.rc != 0
+    assert re.search(rf"shop-web-{serving}-[0-9a-f]{{7}} failed its health check, so traffic stays on {before}\.",
+                     run.stdout), run.stdout
+    assert load.report.failed == 0, load.report.summary()
+    running = [name for name, _version, state in shop_containers(server) if state == "running"]
+    assert running == [before], shop_containers(server)
+    assert get_version() == serving
+
+
+def lock_dir_exists(server) -> bool:
+    return subprocess.run(["docker", "exec", server, "test", "-d", "/etc/berth/locks/shop-deploy.lock"],
+                          check=False).returncode == 0
+
+
+def test_an_interrupted_deploy_does_not_wedge_the_next_one(server, inventory):
+    import signal
+    import time
+
+    slow = with_env(BOOT_DELAY="5")
+    command = ["ansible-playbook", "-i", str(inventory), str(DEPLOY), "-e", json.dumps(slow)]
+    interrupted = subprocess.Popen(command, cwd=REPO, env=ansible_env({"BERTH_VERSION": "v4"}), text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "v4" not in [version for _n, version, _s in shop_containers(server)]:
+        time.sleep(0.2)  # the new container boots: the deploy is in the middle of its release
+    assert "v4" in [version for _n, version, _s in shop_containers(server)], "the deploy never booted v4"
+    os.killpg(interrupted.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    output, _ = interrupted.communicate(timeout=120)
+    assert interrupted.returncode != 0, output
+    assert lock_dir_exists(server), "the interrupted run should have left its lock behind"
+    again = deploy(inventory, "v4")
+    assert again.rc == 0, again.stdout
+    assert "Took over the deploy lock shop-deploy from" in again.stdout, again.stdout
+    assert "its run is gone" in again.stdout
+    assert running_versions(server) == ["v4"], shop_containers(server)
+    assert get_version() == "v4"
+    assert not lock_dir_exists(server)
+
+
+def write_holder(server, holder: str) -> None:
+    on_server(server, "sh", "-c", "mkdir -p -m 700 /etc/berth/locks/shop-deploy.lock && "
+                                  f"printf '%s' '{holder}' > /etc/berth/locks/shop-deploy.lock/holder.json")
+
+
+def test_a_lock_past_its_lease_is_taken_over_and_a_live_one_refuses(server, inventory):
+    import time
+
+    live = {"performer": "carol@ci", "since": "2026-12-01T10:00:00Z", "since_epoch": time.time(), "lease": 900,
+            "version": "v9", "reason": "", "controller": "ci-runner", "controller_id": "elsewhere", "pid": 4242,
+            "token": "t"}
+    write_holder(server, json.dumps(live))
+    refused = deploy(inventory, "v5")
+    assert refused.rc != 0
+    assert "The deploy lock shop-deploy is held by carol@ci since 2026-12-01T10:00:00Z, deploying v9 " \
+           "[process 4242 on ci-runner, lease 900s]" in refused.stdout, refused.stdout
+    write_holder(server, json.dumps({**live, "since_epoch": time.time() - 1000}))
+    taken = deploy(inventory, "v5")
+    assert taken.rc == 0, taken.stdout
+    assert "Took over the deploy lock shop-deploy from carol@ci" in taken.stdout and "its lease ran out" in taken.stdout
+    assert not lock_dir_exists(server)
+
+
+def test_a_corrupt_lock_holder_gets_a_clear_error_and_a_safe_release(server, inventory):
+    write_holder(server, "{not json")
+    refused = deploy(inventory, "v6")
+    assert refused.rc != 0
+    assert "holder.json is not a lock holder written by berth.deploy" in refused.stdout, refused.stdout
+    assert "playbooks/lock.yml -e lock_action=release" in refused.stdout
+    shown = run_playbook(REPO / "playbooks" / "lock.yml", inventory)
+    assert shown.rc == 0, shown.stdout
+    released = run_playbook(REPO / "playbooks" / "lock.yml", inventory, extra_vars={"lock_action": "release"})
+    assert released.rc == 0, released.stdout
+    assert not lock_dir_exists(server)
+    assert deploy(inventory, "v6").rc == 0
+    assert get_version() == "v6"

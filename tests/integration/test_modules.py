@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.conftest import APP_IMAGE
 from tests.support.ansible_run import run_module, run_tasks
+from tests.support.names import without_boot_hash
 
 
 def assert_cycle(module, args, inventory, check_changes=True):
@@ -103,13 +104,21 @@ def container_args(unique, version, **extra):
     return args
 
 
+def only_container(engine, unique, **filters):
+    """The one container of service ``unique`` (names carry a spec hash, so it is found by its labels)."""
+    found = engine.containers.list(all=True, filters={"label": f"berth.service={unique}", **filters})
+    assert len(found) == 1, [item.name for item in found]
+    return found[0]
+
+
 def test_container_cycle_secrets_and_labels(engine, local_inventory, unique, cleanup, tmp_path):
     cleanup.append(unique)
     engine.images.pull(APP_IMAGE, tag="v2")
     env_file = tmp_path / "env" / "web.env"
     args = container_args(unique, "v2", env_file=str(env_file))
     result = assert_cycle("berth.deploy.container", args, local_inventory)
-    container = engine.containers.get(f"{unique}-web-v2")
+    container = only_container(engine, unique)
+    assert container.name.startswith(f"{unique}-web-v2-") and container.name == result["container"]["name"]
     labels = container.labels
     assert labels["berth.service"] == unique and labels["berth.version"] == "v2" and labels["berth.role"] == "web"
     assert all("secret-value" not in value for value in labels.values())
@@ -136,14 +145,16 @@ def test_changed_spec_on_a_serving_version_boots_beside_it(engine, local_invento
     changed = run_module("berth.deploy.container", container_args(unique, "v2", env={"GREETING": "bye"}),
                          local_inventory)
     assert changed["result"]["changed"] is True, changed
-    assert any(action.startswith("renamed") for action in changed["result"]["actions"])
+    assert not [action for action in changed["result"]["actions"] if action.startswith("renamed")]
     running = {c.name for c in engine.containers.list(filters={"label": f"berth.service={unique}"})}
-    assert f"{unique}-web-v2" in running and len(running) == 2
+    assert running == {first["result"]["container"]["name"], changed["result"]["container"]["name"]}
+    assert all(name.startswith(f"{unique}-web-v2-") for name in running), "a name of its own, the version in it"
     assert changed["result"]["container"]["id"] != first["result"]["container"]["id"]
     secret_changed = run_module("berth.deploy.container",
                                 container_args(unique, "v2", env={"GREETING": "bye"},
                                                secret_env={"SECRET_KEY_BASE": "rotated"}), local_inventory)
     assert secret_changed["result"]["changed"] is True
+    assert secret_changed["result"]["container"]["name"] == changed["result"]["container"]["name"] + "-2"
 
 
 def accessory_args(unique, **extra):
@@ -199,10 +210,12 @@ def test_active_stops_others_gracefully_and_retain_prunes(engine, local_inventor
     started = time.monotonic()
     real = run_module("berth.deploy.container", args, local_inventory)
     assert real["status"] == "ok", real
-    assert sorted(real["result"]["stopped"]) == [f"{unique}-web-v{n}" for n in (1, 2, 3)]
+    assert sorted(without_boot_hash(name) for name in real["result"]["stopped"]) == [
+        f"{unique}-web-v{n}" for n in (1, 2, 3)]
     assert time.monotonic() - started < 15, "the stop waited for SIGKILL instead of a graceful exit"
     remaining = {c.name: c.status for c in engine.containers.list(all=True, filters={"label": f"berth.service={unique}"})}
-    assert remaining == {f"{unique}-web-v4": "running", f"{unique}-web-v3": "exited"}
+    assert {without_boot_hash(name): status for name, status in remaining.items()} == {
+        f"{unique}-web-v4": "running", f"{unique}-web-v3": "exited"}
     for name in remaining:
         exit_code = engine.containers.get(name).attrs["State"]["ExitCode"]
         assert exit_code == 0, f"{name} did not exit gracefully ({exit_code})"
@@ -279,7 +292,8 @@ def test_container_command_volumes_and_published_ports(engine, local_inventory, 
             "options": {"publish": ["127.0.0.1::3000"], "init": True, "labels": {"team": "payments"}},
             "restart_policy": "on-failure"}
     assert_cycle("berth.deploy.container", args, local_inventory)
-    container = engine.containers.get(f"{unique}-job-v3")
+    container = only_container(engine, unique)
+    assert container.name.startswith(f"{unique}-job-v3-")
     assert container.attrs["Config"]["Cmd"][0:2] == ["sh", "-c"]
     mounts = {mount["Destination"]: mount for mount in container.attrs["Mounts"]}
     assert mounts["/data"]["RW"] is False and mounts["/cache"]["Type"] == "volume"
@@ -314,3 +328,60 @@ def test_image_pull_with_registry_credentials(engine, local_inventory):
     assert run.task("check again")["result"]["changed"] is False
     assert AUTH_PASSWORD not in run.stdout
     engine.images.remove(f"{AUTH_IMAGE}:v1")
+
+
+def release_args(unique, proxy, version, **extra):
+    args = {"service": unique, "version": version, "image": APP_IMAGE, "pull": "missing", "network": proxy["network"],
+            "roles": [{"name": "web", "route": f"{unique}-web", "env": {"GREETING": "hello"},
+                       "secret_names": ["SECRET_KEY_BASE"], "stop_timeout": 10,
+                       "proxy": {"hosts": [f"{unique}.test"], "app_port": 3000,
+                                 "healthcheck": {"interval": 0.2, "timeout": 2}}}],
+            "secret_env": {"web": {"SECRET_KEY_BASE": f"{unique}-secret-value"}},
+            "proxy": {"config_dir": proxy["config_dir"], "api_url": proxy["api_url"], "drain_settle": 0.2}}
+    args.update(extra)
+    return args
+
+
+def served_through(proxy, unique) -> str:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", proxy["http_port"], timeout=5)
+    connection.request("GET", "/", headers={"Host": f"{unique}.test"})
+    response = connection.getresponse()
+    body = response.read().decode()
+    assert response.status == 200, (response.status, body)
+    return body.split()[0]
+
+
+def test_release_cycle_then_a_new_version_then_a_restore(engine, local_proxy, local_inventory, unique, cleanup):
+    cleanup.append(unique)
+    for tag in ("v2", "v3"):
+        engine.images.pull(APP_IMAGE, tag=tag)
+    first = assert_cycle("berth.deploy.release", release_args(unique, local_proxy, "v2"), local_inventory)
+    assert served_through(local_proxy, unique) == "version=v2"
+    assert first["roles"]["web"]["container"].startswith(f"{unique}-web-v2-")
+    assert f"{unique}-secret-value" not in repr(first)
+    second = run_module("berth.deploy.release", release_args(unique, local_proxy, "v3"), local_inventory, diff=True)
+    assert second["status"] == "ok", second
+    report = second["result"]["roles"]["web"]
+    assert report["previous"] == ["v2"] and report["previous_container"] == first["roles"]["web"]["container"]
+    assert served_through(local_proxy, unique) == "version=v3"
+    assert set(report["seconds"]) == {"pull", "boot", "health", "switch", "drain", "stop"}
+    assert second["result"]["diff"]["before"]["web"]["running"] == ["v2"]
+    restored = run_module("berth.deploy.release", release_args(unique, local_proxy, "v3",
+                                                               restore={"web": report["previous_container"]}),
+                          local_inventory)
+    assert restored["status"] == "ok", restored
+    assert served_through(local_proxy, unique) == "version=v2"
+    running = [item.name for item in engine.containers.list(filters={"label": f"berth.service={unique}"})]
+    assert running == [report["previous_container"]]
+    run_module("berth.deploy.proxy_route", {"name": f"{unique}-web", "state": "absent",
+                                            "config_dir": local_proxy["config_dir"], "api_url": local_proxy["api_url"]},
+               local_inventory)
+
+
+def test_release_refuses_a_missing_secret_before_touching_anything(engine, local_proxy, local_inventory, unique):
+    result = run_module("berth.deploy.release", release_args(unique, local_proxy, "v2", secret_env={}), local_inventory)
+    assert result["status"] == "failed"
+    assert "roles.web: secret_env has no value for SECRET_KEY_BASE" in result["result"]["msg"]
+    assert not engine.containers.list(all=True, filters={"label": f"berth.service={unique}"})

@@ -1,0 +1,204 @@
+"""The release's sequence, step by step and each failing step, against an engine and proxy double
+(tests/integration runs the same code against the real engine, registry and Traefik)."""
+from __future__ import annotations
+
+import http.server
+import threading
+import typing as t
+
+import pytest
+
+from ansible_collections.berth.deploy.plugins.module_utils import _health, _release
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings
+
+from tests.unit.plugins.module_utils.engine_double import Driver, Engine
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        status = 200 if self.path == "/up" else 503
+        body = b"ok" if status == 200 else b"database unreachable"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: t.Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def app_port() -> t.Iterator[int]:
+    """Where every container of the engine double answers: /up 200, anything else 503."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def web(port: int, health_path: str = "/up", env: dict[str, str] | None = None) -> _release.RoleSpec:
+    check = _health.ContainerCheck(mode="http", port=port, path=health_path, network="berth", interval=0.05,
+                                   timeout=1, deadline=0.3)
+    return _release.RoleSpec("web", {"env": env or {}, "secret_env": {"SECRET_KEY_BASE": "s3cret"},
+                                     "network": "berth"}, check, stop_timeout=7,
+                             route=Route("shop-web", (), hosts=("shop.test",)), app_port=port, health_path=health_path)
+
+
+def job(env: dict[str, str] | None = None) -> _release.RoleSpec:
+    check = _health.ContainerCheck(mode="running", interval=0.05, deadline=0.3)
+    return _release.RoleSpec("job", {"env": env or {}, "network": "berth"}, check, stop_timeout=3)
+
+
+def release(engine: Engine, driver: Driver, version: str, roles: list[_release.RoleSpec], **settings: t.Any
+            ) -> dict[str, t.Any]:
+    request = _release.Request(service="shop", version=version, image="registry.test/shop", roles=roles,
+                               timings=SwitchTimings(1, 1, 0), **settings)
+    return _release.Release(engine, request, driver).run()
+
+
+def failing(engine: Engine, driver: Driver, version: str, roles: list[_release.RoleSpec],
+            **settings: t.Any) -> _release.StepFailed:
+    with pytest.raises(_release.StepFailed) as caught:
+        release(engine, driver, version, roles, **settings)
+    return caught.value
+
+
+@pytest.fixture
+def serving_v1(app_port: int) -> tuple[Engine, Driver]:
+    engine, driver = Engine(), Driver()
+    release(engine, driver, "v1", [web(app_port), job()])
+    return engine, driver
+
+
+def test_a_release_boots_checks_switches_and_retires(serving_v1, app_port):
+    engine, driver = serving_v1
+    result = release(engine, driver, "v2", [web(app_port), job()])
+    web_report, job_report = result["roles"]["web"], result["roles"]["job"]
+    assert web_report["container"].startswith("shop-web-v2-") and web_report["previous"] == ["v1"]
+    assert web_report["previous_container"].startswith("shop-web-v1-")
+    assert driver.served("shop-web") == [f"http://{web_report['container']}:{app_port}"]
+    assert sorted(engine.running_names()) == sorted([web_report["container"], job_report["container"]])
+    assert set(web_report["seconds"]) == set(_release.STEPS)
+    assert [action.split()[0] for action in web_report["actions"]] == ["created", "started", "switched", "stopped"]
+    old_web = next(item for item in engine.containers.items if item.name == web_report["previous_container"])
+    assert old_web.stops == [7], "the old container is stopped gracefully with the role's stop_timeout"
+
+
+def test_the_same_spec_again_changes_nothing(serving_v1, app_port):
+    engine, driver = serving_v1
+    before = sorted(engine.running_names())
+    result = release(engine, driver, "v1", [web(app_port), job()])
+    assert result["changed"] is False
+    assert all(not report["actions"] for report in result["roles"].values())
+    assert sorted(engine.running_names()) == before
+
+
+def test_the_same_version_with_a_changed_env_is_a_blue_green_switch(serving_v1, app_port):
+    engine, driver = serving_v1
+    old = driver.served("shop-web")
+    result = release(engine, driver, "v1", [web(app_port, env={"NOTE": "changed"}), job()])
+    report = result["roles"]["web"]
+    assert report["changed"] and report["previous"] == ["v1"]
+    assert driver.served("shop-web") != old and report["container"].startswith("shop-web-v1-")
+    assert len([name for name in engine.running_names() if name.startswith("shop-web-")]) == 1
+
+
+def test_a_secret_change_under_the_same_spec_hash_gets_a_name_of_its_own(serving_v1, app_port):
+    engine, driver = serving_v1
+    role = web(app_port)
+    role.container["secret_env"] = {"SECRET_KEY_BASE": "rotated"}
+    old = driver.served("shop-web")[0]
+    report = release(engine, driver, "v1", [role])["roles"]["web"]
+    assert report["container"].endswith("-2") and old != driver.served("shop-web")[0]
+
+
+def test_a_registry_that_is_down_fails_the_pull_and_changes_nothing(serving_v1, app_port):
+    engine, driver = serving_v1
+    engine.registry_down = True
+    before, served = sorted(engine.running_names()), driver.served("shop-web")
+    failure = failing(engine, driver, "v2", [web(app_port), job()])
+    assert failure.step == "pull" and "connection refused" in str(failure) and "Nothing was changed" in str(failure)
+    assert sorted(engine.running_names()) == before and driver.served("shop-web") == served
+
+
+def test_a_boot_error_fails_the_boot_step(serving_v1, app_port):
+    engine, driver = serving_v1
+    engine.boot_fails = True
+    failure = failing(engine, driver, "v2", [web(app_port)])
+    assert failure.step == "boot" and "OCI runtime create failed" in str(failure)
+
+
+def test_a_failed_health_check_stops_the_new_container_and_keeps_the_route(serving_v1, app_port):
+    engine, driver = serving_v1
+    served = driver.served("shop-web")
+    failure = failing(engine, driver, "v2", [web(app_port, health_path="/down"), job()])
+    assert failure.step == "health" and failure.role == "web"
+    assert failure.health["status"] == 503 and failure.health["body"] == "database unreachable"
+    assert failure.logs and failure.logs[0].startswith("log line of shop-web-v2-")
+    assert "failed its health check, so traffic stays on shop-web-v1-" in str(failure)
+    assert driver.served("shop-web") == served
+    assert not [name for name in engine.running_names() if "-v2-" in name]
+    assert [item.attrs["State"]["Status"] for item in engine.containers.items if "-v2-" in item.name] == ["exited"]
+
+
+def test_an_unconfirmed_switch_puts_the_route_back(serving_v1, app_port):
+    engine, driver = serving_v1
+    served = driver.served("shop-web")
+    driver.confirm_fails = True
+    failure = failing(engine, driver, "v2", [web(app_port)])
+    assert failure.step == "switch" and "could not be switched in" in str(failure)
+    assert "previous route configuration was put back" in str(failure)
+    assert driver.served("shop-web") == served and driver.restored == ["shop-web"]
+    assert not [name for name in engine.running_names() if "-v2-" in name]
+
+
+def test_a_later_role_failing_puts_back_the_roles_that_had_switched(serving_v1, app_port):
+    engine, driver = serving_v1
+    served = driver.served("shop-web")
+    original = sorted(engine.running_names())
+    release_ = _release.Release(engine, _release.Request(
+        service="shop", version="v2", image="registry.test/shop", timings=SwitchTimings(1, 1, 0),
+        roles=[web(app_port), job()]), driver)
+    engine_start = engine.containers.create
+
+    def create_failing_job(image: str, **kwargs: t.Any) -> t.Any:
+        if kwargs["name"].startswith("shop-job-"):
+            raise RuntimeError("no space left on device")
+        return engine_start(image, **kwargs)
+
+    engine.containers.create = create_failing_job  # type: ignore[method-assign]
+    with pytest.raises(_release.StepFailed) as caught:
+        release_.run()
+    assert caught.value.step == "boot" and caught.value.role == "job"
+    assert release_.reverted and release_.reverted[0].startswith("web: shop-web-v2-")
+    assert driver.served("shop-web") == served
+    assert sorted(engine.running_names()) == original
+
+
+def test_restore_serves_a_retained_container_again_without_pulling(serving_v1, app_port):
+    engine, driver = serving_v1
+    first = release(engine, driver, "v2", [web(app_port), job()])
+    engine.registry_down = True  # a rollback needs no registry
+    previous = {role: report["previous_container"] for role, report in first["roles"].items()}
+    result = release(engine, driver, "v2", [web(app_port), job()], restore=previous)
+    assert {role: report["container"] for role, report in result["roles"].items()} == previous
+    assert driver.served("shop-web") == [f"http://{previous['web']}:{app_port}"]
+    assert sorted(engine.running_names()) == sorted(previous.values())
+
+
+def test_check_mode_reports_and_changes_nothing(serving_v1, app_port):
+    engine, driver = serving_v1
+    before, served = sorted(engine.running_names()), driver.served("shop-web")
+    result = release(engine, driver, "v2", [web(app_port), job()], check_mode=True)
+    assert result["changed"] is True
+    assert [action.split()[0] for action in result["roles"]["web"]["actions"]] == ["created", "started", "switched",
+                                                                                   "stopped"]
+    assert sorted(engine.running_names()) == before and driver.served("shop-web") == served
+
+
+def test_the_audit_line_cannot_be_forged_with_a_newline():
+    line = _release.audit_line(0, "alice@laptop", "v2", "ok", {"web": {"previous": ["v1"], "version": "v2"}},
+                               "hotfix\n1970-01-01T00:00:00Z performer=mallory version=v666 result=ok")
+    assert "\n" not in line
+    assert line.startswith("1970-01-01T00:00:00Z performer=alice@laptop version=v2 result=ok web=v1->v2 message=")
