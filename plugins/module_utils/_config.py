@@ -52,7 +52,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_postgres": {},
     "berth_redis": {},
     "berth_accessories": {},
-    # role berth.deploy.host (roles/host/defaults/main.yml holds the same defaults)
+    # role berth.deploy.host (reads them normalized, from berth_plan.host)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
     "berth_host_log_max_size": "10m",

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 BODY_EXCERPT_BYTES = 512
+# A container that does not listen yet refuses at once and costs its app nothing: ask again this soon,
+# not a whole interval later (a booting app is then seen ready within this much of it).
+NOT_LISTENING_RETRY = 0.05
 
 
 @dataclass
@@ -19,6 +22,7 @@ class Probe:
     status: int | str | None = None
     detail: str = ""
     final: bool = False  # no point trying again (the container exited, say)
+    not_listening: bool = False  # refused at once: try again soon (NOT_LISTENING_RETRY), not after an interval
 
 
 @dataclass
@@ -42,7 +46,8 @@ def http_probe(url: str, timeout: float, host_header: str | None = None) -> Prob
         body = response.read(BODY_EXCERPT_BYTES).decode("utf-8", errors="replace")
         return Probe(200 <= response.status < 300, response.status, body.strip())
     except (OSError, http.client.HTTPException) as exc:
-        return Probe(False, "unreachable", f"{type(exc).__name__}: {exc}")
+        return Probe(False, "unreachable", f"{type(exc).__name__}: {exc}",
+                     not_listening=isinstance(exc, ConnectionRefusedError))
     finally:
         connection.close()
 
@@ -50,20 +55,23 @@ def http_probe(url: str, timeout: float, host_header: str | None = None) -> Prob
 def wait_until(probe: t.Callable[[], Probe], interval: float, deadline: float,
                clock: t.Callable[[], float] = time.monotonic,
                sleep: t.Callable[[float], None] = time.sleep) -> WaitResult:
-    """Call ``probe`` every ``interval`` seconds until healthy, final, or ``deadline`` seconds passed."""
+    """Call ``probe`` every ``interval`` seconds until healthy, final, or ``deadline`` seconds passed.
+
+    A probe that found nobody listening is repeated after NOT_LISTENING_RETRY instead; such quick
+    repeats are not counted as attempts (only answered or timed-out tries are)."""
     started = clock()
     attempts = 0
     last = Probe(False, None, "not probed")
     while True:
-        attempts += 1
         last = probe()
+        attempts += 0 if last.not_listening and attempts else 1
         elapsed = clock() - started
         if last.healthy or last.final:
             return WaitResult(last.healthy, attempts, round(elapsed, 3), last)
         remaining = deadline - elapsed
         if remaining <= 0:
             return WaitResult(False, attempts, round(elapsed, 3), last)
-        sleep(min(interval, remaining))
+        sleep(min(NOT_LISTENING_RETRY if last.not_listening else interval, remaining))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
-                                                                          container_target, drain, switch)
+                                                                          container_target, switch)
 
 STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
 LOG_LINES = 40

@@ -17,22 +17,15 @@ description:
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
+  - berth.deploy.service
   - berth.deploy.docker
   - berth.deploy.attributes
   - berth.deploy.attributes.info_module
 options:
-  service:
-    description: The berth service (app) the accessory belongs to.
-    type: str
-    required: true
   accessory:
     description: The accessory's name (C(db), C(redis), ...).
     type: str
     required: true
-  destination:
-    description: Optional destination.
-    type: str
-    default: ""
   image:
     description: An image reference (C(repository:tag)) whose declared environment to return.
     type: str
@@ -73,7 +66,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _naming
 
 
 def image_env(client: t.Any, reference: str | None) -> dict[str, str]:
@@ -87,9 +80,8 @@ def image_env(client: t.Any, reference: str | None) -> dict[str, str]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True),
+            **_args.SERVICE_ARGS,
             accessory=dict(type="str", required=True),
-            destination=dict(type="str", default=""),
             image=dict(type="str"),
             **_docker.DOCKER_CLIENT_ARGS,
         ),

@@ -21,18 +21,11 @@ description:
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
+  - berth.deploy.service
   - berth.deploy.docker
   - berth.deploy.attributes
   - berth.deploy.attributes.full
 options:
-  service:
-    description: The berth service (app) name.
-    type: str
-    required: true
-  destination:
-    description: Optional destination; only containers of this destination are touched.
-    type: str
-    default: ""
   state:
     description: V(pruned) removes stopped containers beyond O(retain) per role; V(absent) removes them all.
     type: str
@@ -90,7 +83,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _service
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _service
 
 
 def run(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
@@ -117,8 +110,7 @@ def run(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True),
-            destination=dict(type="str", default=""),
+            **_args.SERVICE_ARGS,
             state=dict(type="str", required=True, choices=["pruned", "absent"]),
             retain=dict(type="int", default=5),
             stop_timeout=dict(type="int", default=30),

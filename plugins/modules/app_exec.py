@@ -29,6 +29,8 @@ description:
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
+  - berth.deploy.service
+  - berth.deploy.service.role
   - berth.deploy.docker
   - berth.deploy.attributes
 attributes:
@@ -38,18 +40,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  service:
-    description: The berth service (app) name.
-    type: str
-    required: true
-  role:
-    description: The berth role whose image, environment and settings the command runs with.
-    type: str
-    required: true
-  destination:
-    description: Optional destination.
-    type: str
-    default: ""
   command:
     description: The command, a string (split like a shell would, without running one) or a list of arguments.
     type: raw
@@ -190,7 +180,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _exec, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _exec, _naming
 
 MESSAGE_LINES = 40
 
@@ -263,9 +253,8 @@ def run(module: AnsibleModule, client: t.Any) -> None:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True),
-            role=dict(type="str", required=True),
-            destination=dict(type="str", default=""),
+            **_args.SERVICE_ARGS,
+            **_args.ROLE_ARGS,
             command=dict(type="raw", required=True),
             mode=dict(type="str", default="new", choices=["new", "running"]),
             version=dict(type="str"),

@@ -16,22 +16,12 @@ description:
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
+  - berth.deploy.service
+  - berth.deploy.service.role
   - berth.deploy.docker
   - berth.deploy.attributes
   - berth.deploy.attributes.info_module
 options:
-  service:
-    description: The berth service (app) name.
-    type: str
-    required: true
-  role:
-    description: The berth role.
-    type: str
-    required: true
-  destination:
-    description: Optional destination.
-    type: str
-    default: ""
   version:
     description: Read the container of this version (running or stopped, e.g. one that failed its health check)
       instead of the running ones.
@@ -106,15 +96,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _logs
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _logs
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True),
-            role=dict(type="str", required=True),
-            destination=dict(type="str", default=""),
+            **_args.SERVICE_ARGS,
+            **_args.ROLE_ARGS,
             version=dict(type="str"),
             lines=dict(type="int", default=100),
             since=dict(type="str"),

@@ -14,22 +14,11 @@ description:
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
+  - berth.deploy.service
+  - berth.deploy.service.role
   - berth.deploy.docker
   - berth.deploy.attributes
   - berth.deploy.attributes.info_module
-options:
-  service:
-    description: The berth service (app) name.
-    type: str
-    required: true
-  role:
-    description: The berth role.
-    type: str
-    required: true
-  destination:
-    description: Optional destination.
-    type: str
-    default: ""
 """
 
 EXAMPLES = r"""
@@ -61,15 +50,14 @@ retained:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True),
-            role=dict(type="str", required=True),
-            destination=dict(type="str", default=""),
+            **_args.SERVICE_ARGS,
+            **_args.ROLE_ARGS,
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         supports_check_mode=True,

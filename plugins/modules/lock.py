@@ -13,7 +13,7 @@ description:
     it, fails at once naming the holder, or waits up to O(wait) seconds.
   - A lock whose lease (O(lease) seconds, the holder's own when it recorded one) has run out is taken
     over, with a warning naming the old holder. So is a lock whose run is gone - the holder's process,
-    on this very controller, no longer runs (an interrupted C(ansible-playbook)): the action plugin
+    on this very controller, no longer runs (an interrupted C(ansible-playbook)); the action plugin
     of this module sees that on the controller and names that holder in O(take_over).
   - A holder file that cannot be read fails with a clear error; O(force) releases such a lock.
   - V(released) frees the lock held under O(token) (or any holder with O(force)).

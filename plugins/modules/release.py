@@ -24,7 +24,7 @@ description:
     back to) the container that served, roles of this host that had switched already are put back,
     and the module fails naming the step, with the health responses and the container's last log lines.
   - With O(restore), the named containers (retained ones, see C(previous_container) in the result) are
-    started, checked and switched to instead, and the current ones retire: a rollback without a pull.
+    started, checked and switched to instead, and the current ones retire; a rollback without a pull.
   - The step modules M(berth.deploy.image), M(berth.deploy.container), M(berth.deploy.healthcheck) and
     M(berth.deploy.proxy_route) do the same steps one at a time, for your own playbooks.
 author:
@@ -36,17 +36,10 @@ attributes:
   diff_mode:
     support: full
 extends_documentation_fragment:
+  - berth.deploy.service
   - berth.deploy.docker
   - berth.deploy.attributes
 options:
-  service:
-    description: The berth service (C(berth_service)).
-    type: str
-    required: true
-  destination:
-    description: The destination (C(berth_destination)), empty for none.
-    type: str
-    default: ""
   version:
     description: The version (image tag) to release.
     type: str
@@ -122,7 +115,7 @@ options:
         type: float
         default: 0
       container_prefix:
-        description: Ignored (part of C(berth_plan.roles); names come from O(service), the role and O(destination)).
+        description: Ignored (it is part of C(berth_plan.roles)); names come from O(service), the role and O(destination).
         type: str
       route:
         description: Name of the role's proxy route; required with O(roles[].proxy).
@@ -173,7 +166,7 @@ options:
                 type: float
                 default: 5
   secret_env:
-    description: Secret environment values per role (C({web: {SECRET_KEY_BASE: ...}})); never shown, never in labels.
+    description: "Secret environment values per role, e.g. C({web: {SECRET_KEY_BASE: ...}}); never shown, never in labels."
     type: dict
     default: {}
   proxy:
@@ -330,7 +323,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _docker, _health, _naming, _release
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _docker, _health, _naming, _release
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings, make_driver
 
 HEALTHCHECK_OPTIONS = dict(path=dict(type="str", default="/up"), port=dict(type="int"),
@@ -409,7 +402,7 @@ def diff_of(result: dict[str, t.Any]) -> dict[str, t.Any]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            service=dict(type="str", required=True), destination=dict(type="str", default=""),
+            **_args.SERVICE_ARGS,
             version=dict(type="str", required=True), image=dict(type="str", required=True),
             pull=dict(type="str", default="always", choices=["always", "missing"]),
             username=dict(type="str"), password=dict(type="str", no_log=True),

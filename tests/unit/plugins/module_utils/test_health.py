@@ -33,3 +33,22 @@ def test_final_probe_ends_the_wait_early():
     answers = iter([Probe(False, "unreachable"), Probe(False, "exited", final=True)])
     result = wait_until(lambda: next(answers), interval=1, deadline=30, clock=clock, sleep=clock.sleep)
     assert not result.healthy and result.attempts == 2 and result.last.status == "exited"
+
+
+def test_a_container_not_listening_yet_is_asked_again_soon_not_after_an_interval():
+    clock = FakeClock()
+    answers = iter([Probe(False, "unreachable", not_listening=True)] * 4 + [Probe(True, 200)])
+    result = wait_until(lambda: next(answers), interval=1, deadline=10, clock=clock, sleep=clock.sleep)
+    assert result.healthy and result.elapsed == 0.2 and result.attempts == 2  # the first refusal and the answer
+
+
+def test_a_refused_connection_is_not_listening():
+    import socket
+
+    from ansible_collections.berth.deploy.plugins.module_utils._health import http_probe
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    probe = http_probe(f"http://127.0.0.1:{port}/up", timeout=1)
+    assert not probe.healthy and probe.not_listening and probe.status == "unreachable"

@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# Copyright (c) berth.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rollout
+short_description: The state of a rollout across hosts - who may start, what rolls back, the summary, the verdict
+version_added: 0.2.0
+description:
+  - Runs on the controller only (an action plugin; this file documents it). C(playbooks/rollout.yml),
+    which C(deploy.yml) and C(rollback.yml) import, calls it; use it in your own rollout playbooks the same way.
+  - It reads what each host of the play registered in this run (never facts, which a fact cache would
+    carry into the next run); C(berth_gate) (the result of O(event=gate)), C(berth_release) (of
+    M(berth.deploy.release)), C(berth_failure) (of O(event=failed)), C(berth_finish) (of O(event=finish)),
+    and the hook role's C(hook_failures) and the migration's C(migrate_failure).
+  - A host failed when its release failed or it was unreachable, when it recorded a failure, or when
+    it started and left no release result.
+author:
+  - berth.deploy maintainers (@berth-deploy)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+extends_documentation_fragment:
+  - berth.deploy.attributes
+options:
+  event:
+    description:
+      - V(gate) - may this host start? Not after a failure in an earlier batch, or when the run was aborted
+        (a pre_deploy hook or the migration failed). Register it as C(berth_gate).
+      - V(failed) - record this host's failure (in a C(rescue)), with O(reason). Register it as C(berth_failure).
+      - V(finish) - did the run fail, what does this host roll back to (C(rollback), role -> container),
+        which hook runs now (C(hook)), the error text (C(error)). Register it as C(berth_finish).
+      - V(summary) - one line per host and role (old -> new, per-step timings), failures first.
+      - V(verdict) - fail this host with what went wrong on it (its failure, hooks that failed after the release).
+    type: str
+    required: true
+    choices: [gate, failed, finish, summary, verdict]
+  reason:
+    description: With O(event=failed), what failed.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Decide whether this host starts
+  berth.deploy.rollout:
+    event: gate
+  register: berth_gate
+
+- name: Skip this host
+  ansible.builtin.meta: end_host
+  when: berth_gate.skip
+"""
+
+RETURN = r"""
+skip:
+  description: With O(event=gate), whether this host must not start.
+  returned: O(event=gate)
+  type: bool
+reason:
+  description: With O(event=gate), why not.
+  returned: O(event=gate)
+  type: str
+run_failed:
+  description: With O(event=finish), whether any host failed or the run was aborted.
+  returned: O(event=finish)
+  type: bool
+rollback:
+  description: With O(event=finish), role -> container this host serves again (pass it to M(berth.deploy.release) O(berth.deploy.release#module:restore)).
+  returned: O(event=finish)
+  type: dict
+hook:
+  description: With O(event=finish), V(post_deploy) or V(on_failure).
+  returned: O(event=finish)
+  type: str
+error:
+  description: With O(event=finish), what went wrong, one line per problem (BERTH_ERROR of on_failure).
+  returned: O(event=finish)
+  type: str
+msg:
+  description: With O(event=summary), the lines; with O(event=verdict), why this host fails.
+  returned: O(event=summary), O(event=verdict)
+  type: raw
+"""
