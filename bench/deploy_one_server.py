@@ -56,7 +56,7 @@ def measure(work: Path, key: Path, runs: int) -> dict[str, list[float]]:
         run = run_playbook(REPO / "playbooks" / "deploy.yml", inventory, env={"BERTH_VERSION": version})
         wall = time.monotonic() - started
         assert run.rc == 0, run.stdout
-        report = run.task(f"Release {version} on this host (")["result"]["roles"]["web"]["seconds"]
+        report = run.task(f"Release on this host {version} (")["result"]["roles"]["web"]["seconds"]
         for phase in PHASES:
             samples[phase].append(float(report[phase]))
         samples["modules"].append(sum(float(report[phase]) for phase in PHASES))

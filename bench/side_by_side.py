@@ -253,6 +253,9 @@ def main() -> int:
     if args.plot:
         plot(results, args.plot)
         print(f"plot: {args.plot}")
+    if args.markdown:
+        write_markdown(results, args.markdown)
+        print(f"table: {args.markdown}")
     return 0
 
 
@@ -262,6 +265,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cells", default=",".join(CELLS), help=f"comma-separated subset of {', '.join(CELLS)}")
     parser.add_argument("--clients", type=int, default=4, help="keep-alive clients per server in web cells")
     parser.add_argument("--plot", type=Path, help="write a PNG plot here (e.g. docs/benchmarks.png)")
+    parser.add_argument("--markdown", type=Path,
+                        help="write the table into this file, between <!-- results --> and <!-- /results -->")
     parser.add_argument("--from-results", action="store_true",
                         help=f"measure nothing: print and plot {RESULTS_FILE.relative_to(REPO)} again")
     args = parser.parse_args()
@@ -475,16 +480,61 @@ def print_table(results: dict[str, t.Any]) -> None:
     header = f"{'cell':34} {'berth':>20} {'kamal':>20} {'berth/kamal':>11} {'failed requests berth / kamal':>31}"
     print(header)
     print("-" * len(header))
+    extra = per_extra_server(results)
     for row in results["cells"]:
         failed = (f"{row['berth']['failed_requests']} of {row['berth']['requests']} / "
                   f"{row['kamal']['failed_requests']} of {row['kamal']['requests']}") if row["load"] else "-"
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
         print(f"{row['title']:34} {spread(row['berth']):>20} {spread(row['kamal']):>20} {ratio:>11} {failed:>31}")
+    if extra:
+        print("each extra server: " + ", ".join(f"{tool} {seconds:.2f} s" for tool, seconds in extra.items()))
     for row in results["cells"]:
         for tool in TOOLS:
             if row[tool]["failed_deploys"]:
                 print(f"note: {row['cell']}: {row[tool]['failed_deploys']} of {row[tool]['deploys']} {tool} "
                       f"deploys failed (left out of the medians; their output is in the JSON)")
+
+
+def per_extra_server(results: dict[str, t.Any]) -> dict[str, float] | None:
+    """Seconds each server beyond the first adds, per tool, from the job cells at 1 and 4 servers."""
+    rows = {row["cell"]: row for row in results["cells"]}
+    if "job-1" not in rows or "job-4" not in rows:
+        return None
+    found = {}
+    for tool in TOOLS:
+        one, four = rows["job-1"][tool]["seconds"], rows["job-4"][tool]["seconds"]
+        if one and four:
+            found[tool] = round((four["median"] - one["median"]) / (rows["job-4"]["servers"] - rows["job-1"]["servers"]), 2)
+    return found
+
+
+def markdown_table(results: dict[str, t.Any]) -> str:
+    lines = [f"Measured {results['date']} on {results['cpus']} CPUs, berth {results['berth_commit']}, Kamal "
+             f"{results['kamal']} with kamal-proxy {results['kamal_proxy']}; {results['runs']} alternating runs per "
+             "tool and cell, wall seconds per deploy, median [min-max].", "",
+             "| cell | berth | Kamal | berth/Kamal | failed requests berth / Kamal |", "|---|---|---|---|---|"]
+    for row in results["cells"]:
+        failed = (f"{row['berth']['failed_requests']} of {row['berth']['requests']:,} / "
+                  f"{row['kamal']['failed_requests']} of {row['kamal']['requests']:,}") if row["load"] else "-"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        lines.append(f"| {row['title']} | {spread(row['berth'])} | {spread(row['kamal'])} | {ratio} | {failed} |")
+    extra = per_extra_server(results)
+    if extra:
+        lines += ["", "Each server beyond the first (role without proxy, 1 -> 4 servers) adds "
+                  + ", ".join(f"{seconds:.2f} s for {tool}" for tool, seconds in extra.items()) + "."]
+    notes = [f"{row['cell']}: {row[tool]['failed_deploys']} of {row[tool]['deploys']} {tool} deploys failed"
+             for row in results["cells"] for tool in TOOLS if row[tool]["failed_deploys"]]
+    return "\n".join(lines + ([""] + [f"- {note}" for note in notes] if notes else [])) + "\n"
+
+
+def write_markdown(results: dict[str, t.Any], path: Path) -> None:
+    start, end = "<!-- results -->", "<!-- /results -->"
+    text = path.read_text() if path.exists() else f"{start}\n{end}\n"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} has no {start} ... {end} block for the table")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    path.write_text(f"{before}{start}\n{markdown_table(results)}{end}{after}")
 
 
 def spread(numbers: dict[str, t.Any]) -> str:

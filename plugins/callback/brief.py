@@ -59,7 +59,17 @@ class CallbackModule(DefaultCallback):
             super().v2_runner_on_ok(result)
             return
         self._handle_warnings_and_exception(result)
-        if result.result.get("_ansible_verbose_always") and "msg" in result.result:
-            message = result.result["msg"]
+        self._show_message(result.result)
+
+    def v2_runner_item_on_ok(self, result: t.Any) -> None:
+        if not self._quiet() or result.result.get("changed", False):
+            super().v2_runner_item_on_ok(result)
+            return
+        self._show_message(result.result)
+
+    def _show_message(self, outcome: t.Mapping[str, t.Any]) -> None:
+        """What a debug task (or the deploy's summary) says, line by line, without the result around it."""
+        if outcome.get("_ansible_verbose_always") and "msg" in outcome:
+            message = outcome["msg"]
             for line in message if isinstance(message, list) else str(message).splitlines():
                 self._display.display(str(line))

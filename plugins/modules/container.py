@@ -14,7 +14,7 @@ description:
   - Idempotent through a hash of the container's specification kept in the C(berth.spec-hash) label.
     Secret values are not hashed (labels hold nothing secret); they are compared with the container's
     environment instead.
-  - A role's container is found by what it is, not by its name: re-running a version whose
+  - A role's container is found by what it is, not by its name. Re-running a version whose
     specification changed boots a new container of its own beside the serving one, so the proxy can
     switch without downtime and no route follows a name onto it. O(state=stopped), V(absent) and
     V(active) act on the containers of O(version) (the newest running one for V(active)).

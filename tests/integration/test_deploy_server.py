@@ -133,8 +133,8 @@ def container_of(server, version: str) -> str:
 
 
 def release_result(run, version: str) -> dict[str, t.Any]:
-    """The result of berth.deploy.release (task "Release VERSION on this host (ROLES)")."""
-    return run.task(f"Release {version} on this host (")["result"]
+    """The result of berth.deploy.release (task "Release on this host VERSION (ROLES)")."""
+    return run.task(f"Release on this host {version} (")["result"]
 
 
 def release_actions(run, version: str) -> list[str]:

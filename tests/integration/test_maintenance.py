@@ -173,7 +173,7 @@ def test_a_deploy_keeps_maintenance_on_and_the_health_path_on_the_new_version(se
     print(f"/up during a deploy in maintenance mode: {load.report.summary()}")
     assert load.report.failed == 0 and load.report.requests > 100, load.report.summary()
     assert "Route shop-web is in maintenance mode" in run.stdout
-    assert run.task("Release v2 on this host (")["result"]["roles"]["web"]["maintenance"] is True
+    assert run.task("Release on this host v2 (")["result"]["roles"]["web"]["maintenance"] is True
     status, body, _headers = get()
     assert status == 503 and "Almost done" in body
     assert get("/up")[:2] == (200, "ok\n")
