@@ -117,9 +117,12 @@ class ContainerProbe:
 
     def http(self) -> Probe:
         if self.url is None:
+            stopped = self.stopped()  # also reloads: a container's address is known once it started
+            if stopped:
+                return stopped
             address = self.address_of(self.container, self.check.network)
             if address is None:
-                return self.stopped() or Probe(False, "no address", "container has no address yet")
+                return Probe(False, "no address", "container has no address yet", not_listening=True)
             self.url = f"http://{address}:{self.check.port}{self.check.path}"
         probe = http_probe(self.url, self.check.timeout, self.check.host_header)
         return probe if probe.healthy else self.stopped() or probe

@@ -23,13 +23,15 @@ class Container:
             "Name": f"/{name}", "Created": f"2026-12-02T00:00:{number:02d}Z", "Image": engine.image_ids[image],
             "Config": {"Labels": dict(labels), "Env": list(env), "Image": image},
             "State": {"Running": False, "Status": "created"},
-            "NetworkSettings": {"Networks": {"berth": {"IPAddress": engine.address}}}}
+            "NetworkSettings": {"Networks": {"berth": {"IPAddress": ""}}}}  # as Docker: known once started
         self.stops: list[int] = []
+        self.started = False
 
     def start(self) -> None:
         if self.engine.boot_fails:
             raise RuntimeError("OCI runtime create failed")
         self.attrs["State"] = {"Running": True, "Status": "running"}
+        self.started = True
 
     def stop(self, timeout: int = 10) -> None:
         self.stops.append(timeout)
@@ -39,7 +41,9 @@ class Container:
         self.engine.containers.items.remove(self)
 
     def reload(self) -> None:
-        pass
+        """Like the SDK's: attributes read at create() are stale until reloaded."""
+        if self.started:
+            self.attrs["NetworkSettings"]["Networks"]["berth"]["IPAddress"] = self.engine.address
 
     def logs(self, **_kwargs: t.Any) -> bytes:
         return f"log line of {self.name}\n".encode()

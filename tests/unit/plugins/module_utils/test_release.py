@@ -202,3 +202,11 @@ def test_the_audit_line_cannot_be_forged_with_a_newline():
                                "hotfix\n1970-01-01T00:00:00Z performer=mallory version=v666 result=ok")
     assert "\n" not in line
     assert line.startswith("1970-01-01T00:00:00Z performer=alice@laptop version=v2 result=ok web=v1->v2 message=")
+
+
+def test_a_new_container_is_probed_as_soon_as_it_listens_not_an_interval_later(serving_v1, app_port):
+    engine, driver = serving_v1
+    role = web(app_port)
+    role.check.interval = 1  # the address is only known after a reload: a first "no address" must not cost 1 s
+    report = release(engine, driver, "v2", [role])["roles"]["web"]
+    assert report["seconds"]["health"] < 0.5, report["seconds"]
