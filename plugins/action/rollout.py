@@ -10,13 +10,16 @@ and the hook role's ``hook_failures`` and the migration's ``migrate_failure``.
 """
 from __future__ import annotations
 
+import time
 import typing as t
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.berth.deploy.plugins.plugin_utils import _rollout
 
-EVENTS = ("gate", "failed", "finish", "summary", "verdict")
+EVENTS = ("gate", "failed", "finish", "summary")
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -35,20 +38,42 @@ class ActionModule(ActionBase):
             reason = str(self._task.args.get("reason") or "failed (no message)")
             return {**result, "changed": False, "failure": reason}
         states = self._states(task_vars)
+        plan = task_vars.get("berth_plan") or {}
         if event == "gate":
-            reason = _rollout.gate(states, task_vars.get("ansible_play_batch") or [host])
-            return {**result, "changed": False, "skip": bool(reason), "reason": reason}
+            return {**result, **self._gate(states, task_vars, plan)}
         if event == "finish":
             return {**result, "changed": False, **_rollout.finish(states, host)}
-        if event == "summary":
-            plan = task_vars.get("berth_plan") or {}
-            label = plan.get("service", "") + (f" ({plan['destination']})" if plan.get("destination") else "")
-            return {**result, "changed": False, "msg": _rollout.summary(states, label), "_ansible_verbose_always": True}
+        return {**result, **self._summary(states, task_vars, plan)}
+
+    def _gate(self, states: list[_rollout.HostState], task_vars: dict[str, t.Any], plan: dict[str, t.Any]
+              ) -> dict[str, t.Any]:
+        """Whether this host starts; a batch after the first starts ``berth_boot.wait`` seconds late."""
+        host = task_vars.get("inventory_hostname", "")
+        if not plan.get("host_roles"):
+            return {"changed": False, "skip": True, "reason": "no berth role on this host"}
+        batch = task_vars.get("ansible_play_batch") or [host]
+        reason = _rollout.gate(states, batch)
+        wait = float((plan.get("boot") or {}).get("wait") or 0)
+        if not reason and wait > 0 and any(state.started for state in states if state.host not in batch):
+            time.sleep(wait)
+        return {"changed": False, "skip": bool(reason), "reason": reason}
+
+    def _summary(self, states: list[_rollout.HostState], task_vars: dict[str, t.Any], plan: dict[str, t.Any]
+                 ) -> dict[str, t.Any]:
+        """The first host shows the summary; every host fails with what went wrong on it."""
+        host = task_vars.get("inventory_hostname", "")
+        first = (task_vars.get("ansible_play_hosts") or [host])[0] == host
+        label = plan.get("service", "") + (f" ({plan['destination']})" if plan.get("destination") else "")
+        lines = _rollout.summary(states, label) if first else []
         state = next((item for item in states if item.host == host), _rollout.HostState(host))
         failures = _rollout.verdict(state)
         if failures:
-            return {**result, "failed": True, "msg": "\n".join(failures)}
-        return {**result, "changed": False, "msg": "ok"}
+            for line in lines:
+                display.display(line)
+            return {"failed": True, "msg": "\n".join(failures), "summary": lines}
+        if lines:
+            return {"changed": False, "msg": lines, "summary": lines, "_ansible_verbose_always": True}
+        return {"changed": False, "summary": lines}
 
     @staticmethod
     def _states(task_vars: dict[str, t.Any]) -> list[_rollout.HostState]:

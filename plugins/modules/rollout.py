@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: rollout
-short_description: The state of a rollout across hosts - who may start, what rolls back, the summary, the verdict
+short_description: The state of a rollout across hosts - who may start, what rolls back, the summary
 version_added: 0.2.0
 description:
   - Runs on the controller only (an action plugin; this file documents it). C(playbooks/rollout.yml),
@@ -28,16 +28,18 @@ extends_documentation_fragment:
 options:
   event:
     description:
-      - V(gate) - may this host start? Not after a failure in an earlier batch, or when the run was aborted
-        (a pre_deploy hook or the migration failed). Register it as C(berth_gate).
+      - V(gate) - may this host start? Not after a failure in an earlier batch, when the run was aborted
+        (a pre_deploy hook or the migration failed), or when no berth role is on it. A batch after the
+        first starts C(berth_boot.wait) seconds late. Register it as C(berth_gate).
       - V(failed) - record this host's failure (in a C(rescue)), with O(reason). Register it as C(berth_failure).
       - V(finish) - did the run fail, what does this host roll back to (C(rollback), role -> container),
         which hook runs now (C(hook)), the error text (C(error)). Register it as C(berth_finish).
-      - V(summary) - one line per host and role (old -> new, per-step timings), failures first.
-      - V(verdict) - fail this host with what went wrong on it (its failure, hooks that failed after the release).
+      - V(summary) - the first host shows one line per host and role (old -> new, per-step timings), failures
+        first; every host fails with what went wrong on it (its failure, a failed rollback, hooks that
+        failed after the release).
     type: str
     required: true
-    choices: [gate, failed, finish, summary, verdict]
+    choices: [gate, failed, finish, summary]
   reason:
     description: With O(event=failed), what failed.
     type: str
@@ -79,8 +81,13 @@ error:
   description: With O(event=finish), what went wrong, one line per problem (BERTH_ERROR of on_failure).
   returned: O(event=finish)
   type: str
+summary:
+  description: With O(event=summary), on the first host, the lines (on other hosts empty).
+  returned: O(event=summary)
+  type: list
+  elements: str
 msg:
-  description: With O(event=summary), the lines; with O(event=verdict), why this host fails.
-  returned: O(event=summary), O(event=verdict)
+  description: With O(event=summary), the lines, or why this host fails.
+  returned: O(event=summary)
   type: raw
 """

@@ -26,9 +26,8 @@ import json
 import os
 import time
 import typing as t
-import urllib.error
-
-from ansible.module_utils.urls import open_url
+import http.client
+from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import Maintenance, ProxyError, Route, Target
@@ -239,13 +238,23 @@ class TraefikFileDriver:
         return None
 
     def _get(self, path: str) -> dict[str, t.Any] | None:
+        """GET a path of Traefik's API (plain HTTP on loopback: no proxy, no TLS); None for 404."""
+        parts = urlsplit(self.api_url)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=self.api_timeout)
         try:
-            with open_url(self.api_url + path, timeout=self.api_timeout, use_proxy=False) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise ProxyError(f"Traefik API {self.api_url}{path} answered {exc.code}") from None
-        except (OSError, ValueError) as exc:
+            connection.request("GET", (parts.path.rstrip("/") or "") + path, headers={"Connection": "close"})
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:
             raise ProxyError(f"Traefik API at {self.api_url} is unreachable ({exc}); is the proxy running "
                              "(berth.deploy.proxy role / playbooks/setup.yml)?") from None
+        finally:
+            connection.close()
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise ProxyError(f"Traefik API {self.api_url}{path} answered {response.status}")
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError as exc:
+            raise ProxyError(f"Traefik API {self.api_url}{path} answered something that is not JSON ({exc})") from None
