@@ -1,22 +1,39 @@
 # Copyright (c) berth.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""berth.deploy.lock on the controller: record which run holds the lock, and take over a dead run's.
+"""berth.deploy.lock: the deploy lock on the host, driven from the controller.
 
-The lock lives on the primary host; whether its holder's run still exists can only be seen here, on
-the controller that ran it. Acquiring, this adds the controller and the ``ansible-playbook`` process
-(the parent of this worker) to the holder. When the lock is held by a run of this very controller
-whose process is gone (Ctrl-C, a killed CI job), it asks the module again to take over that holder.
+Each step is one shell command on the host (plugins/module_utils/_lock.py has the scripts): taking
+or releasing the lock costs one round trip, no module run. Acquiring, it records the controller and
+the ``ansible-playbook`` process (the parent of this worker). A held lock is taken over when its
+lease ran out, or at once when it is a run of this very controller whose process is gone (Ctrl-C, a
+killed CI job): whether a process runs can only be seen here, where it ran.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import socket
+import time
 import typing as t
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.berth.deploy.plugins.module_utils._lock import IDENTITY_KEYS
+from ansible_collections.berth.deploy.plugins.module_utils import _lock
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="acquired", choices=["acquired", "released"]),
+    directory=dict(type="path", default="/var/lib/berth/locks"),
+    performer=dict(type="str", default=""),
+    version=dict(type="str", default=""),
+    reason=dict(type="str", default=""),
+    wait=dict(type="float", default=0),
+    token=dict(type="str", no_log=True),
+    force=dict(type="bool", default=False),
+    lease=dict(type="int", default=900),
+)
+POLL = 1.0
 
 
 def controller_id() -> str:
@@ -64,21 +81,81 @@ def run_is_gone(holder: t.Mapping[str, t.Any], here: str) -> bool:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        if args.get("state", "acquired") != "acquired":
-            return {**result, **self._execute_module("berth.deploy.lock", module_args=args, task_vars=task_vars)}
+        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validated.error_messages:
+            return {**result, "failed": True, "msg": "; ".join(validated.error_messages)}
+        params = validated.validated_parameters
+        path = _lock.lock_path(params["directory"], params["name"])
+        try:
+            if params["state"] == "released":
+                return {**result, **self._release(path, params)}
+            return {**result, **self._acquire(path, params)}
+        except _lock.CorruptHolder as exc:
+            return {**result, "failed": True, "msg": f"The deploy lock {params['name']} cannot be read: {exc}"}
+
+    def _shell(self, script: str, stdin: str = "") -> tuple[float, str, str]:
+        """Run ``script`` with sh on the host; (its clock, what happened, the holder.json text after it)."""
+        # one line group: Ansible appends "&& sleep 0" to the command
+        outcome = self._low_level_execute_command(script.rstrip("\n"), in_data=stdin.encode("utf-8"), sudoable=True)
+        if outcome.get("rc", 1) != 0:
+            raise _lock.CorruptHolder(f"the lock directory could not be used: {(outcome.get('stderr') or '').strip()}")
+        return _lock.parse_reply(outcome.get("stdout") or "")
+
+    def _acquire(self, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         here = controller_id()
         runner = os.getppid()  # workers are forked from ansible-playbook
-        args.setdefault("controller", socket.gethostname())
-        args.setdefault("controller_id", here)
-        args.setdefault("pid", runner)
-        args.setdefault("pid_started", process_started(runner))
-        outcome = self._execute_module("berth.deploy.lock", module_args=args, task_vars=task_vars)
-        holder = outcome.get("holder") or {}
-        if outcome.get("failed") and outcome.get("held") and run_is_gone(holder, here):
-            args["take_over"] = {key: holder.get(key) for key in IDENTITY_KEYS}
-            outcome = self._execute_module("berth.deploy.lock", module_args=args, task_vars=task_vars)
-        return {**result, **outcome}
+        holder = _lock.new_holder(params["performer"], params["version"], params["reason"], params["lease"],
+                                  socket.gethostname(), here, runner, process_started(runner))
+        started = time.monotonic()
+        take_over: str | None = None
+        while True:
+            script = _lock.peek_script(path) if self._task.check_mode else _lock.acquire_script(path, take_over)
+            now, what, text = self._shell(script, _lock.holder_text(holder))
+            if what in ("acquired", "free"):
+                found: dict[str, t.Any] = {"changed": True, "holder": _lock.public(holder),
+                                           "token": "" if what == "free" else holder["token"],
+                                           "waited": round(time.monotonic() - started, 3), "taken_over": {}}
+                if take_over is not None:
+                    old = _lock.parse_holder(take_over, path) or {}
+                    found["taken_over"] = _lock.public(old)
+                    found["warnings"] = [self._takeover_warning(params["name"], old, here)]
+                return found
+            current = _lock.parse_holder(text, path)
+            assert current is not None
+            if take_over is None and (run_is_gone(current, here) or _lock.lease_expired(current, params["lease"], now)):
+                if self._task.check_mode:
+                    return {"changed": True, "holder": _lock.public(holder), "token": "", "waited": 0.0,
+                            "taken_over": _lock.public(current)}
+                take_over = text if text.endswith("\n") else text + "\n"
+                continue
+            take_over = None
+            if time.monotonic() - started >= params["wait"]:
+                held = _lock.LockHeld(params["name"], current)
+                return {"failed": True, "held": True, "holder": _lock.public(current),
+                        "msg": f"{held}. Wait for it, retry with berth_lock_wait, or see playbooks/lock.yml."}
+            time.sleep(POLL)
+
+    @staticmethod
+    def _takeover_warning(name: str, old: dict[str, t.Any], here: str) -> str:
+        why = "its run is gone (that process no longer runs on this controller)" if run_is_gone(old, here) \
+            else "its lease ran out"
+        return f"Took over the deploy lock {name} from {_lock.describe(old)}: {why}"
+
+    def _release(self, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
+        if self._task.check_mode:
+            _now, what, text = self._shell(_lock.peek_script(path))
+            return {"changed": what == "held", "holder": {}}
+        _now, what, text = self._shell(_lock.release_script(path, params["force"]), (params["token"] or "") + "\n")
+        if what == "held":
+            try:
+                current = _lock.parse_holder(text, path) or {}
+            except _lock.CorruptHolder:
+                current = {"performer": "unknown (unreadable holder.json)"}
+            return {"failed": True, "holder": _lock.public(current),
+                    "msg": f"Not releasing: {_lock.describe(current)} holds the lock "
+                           "(release it with force, e.g. playbooks/lock.yml -e lock_action=release)"}
+        return {"changed": what == "released", "holder": {}}

@@ -2,30 +2,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The deploy lock: one deploy at a time per service/destination, that a dead run cannot wedge.
 
-The lock is a directory (``mkdir`` is atomic) holding ``holder.json``: who, when, version, message,
-the token of the run that holds it (only that token releases it, unless forced), the controller
-and process of that run, and a lease.
+The lock is a directory on the primary host (``mkdir`` is atomic) holding ``holder.json``: who,
+when, version, message, the token of the run that holds it (only that token releases it, unless
+forced), the controller and process of that run, and a lease.
 
-A held lock is taken over (the caller is told whose it was) when its lease has run out, counted
-from ``since_epoch`` on this host's clock, or when the caller names exactly this holder in
-``take_over``: the controller-side action does that after it saw that the holder's process, on
-the same controller, is gone (an interrupted ansible-playbook).
+The ``berth.deploy.lock`` action drives it from the controller with one shell command per step
+(the scripts below; no Python module to start on the host, so taking and releasing the lock cost a
+round trip each, not a module run). What to do with a held lock is decided on the controller:
+it is taken over when its lease has run out, counted from ``since_epoch`` on the host's own clock,
+or when its run is gone (same controller, that process no longer runs). ``lock_info`` and the
+scripts read the holder through ``parse_holder``.
 """
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import os
-import shutil
+import shlex
 import time
 import typing as t
 import uuid
 
-from ansible_collections.berth.deploy.plugins.module_utils import _files
-
 HOLDER_FILE = "holder.json"
-# What names one run's holder when the controller asks to take it over.
-IDENTITY_KEYS = ("controller_id", "pid", "since")
+RELEASE_HINT = "if no deploy is running, release the lock with playbooks/lock.yml -e lock_action=release"
 
 
 class LockHeld(Exception):
@@ -62,35 +62,49 @@ def lock_path(directory: str, name: str) -> str:
     return os.path.join(directory, f"{name}.lock")
 
 
-def read_holder(path: str) -> dict[str, t.Any] | None:
-    """The holder of the lock at ``path``, None when free; raises CorruptHolder when unreadable."""
+def parse_holder(text: str | None, path: str, exists: bool = True) -> dict[str, t.Any] | None:
+    """The holder of the lock at ``path`` from its holder.json text; None when the lock is free.
+
+    Raises CorruptHolder when the text is not a holder."""
     holder_file = os.path.join(path, HOLDER_FILE)
-    text = _files.read_text(holder_file)
-    if text is None:
-        return None if not os.path.isdir(path) else {"performer": "unknown (holder.json missing)"}
+    if text is None or not text.strip():
+        return None if not exists else {"performer": "unknown (holder.json missing)"}
     try:
         holder = json.loads(text)
     except ValueError as exc:
-        raise CorruptHolder(f"{holder_file} is not a lock holder written by berth.deploy ({exc}); if no deploy is "
-                            "running, release the lock with playbooks/lock.yml -e lock_action=release") from None
+        raise CorruptHolder(f"{holder_file} is not a lock holder written by berth.deploy ({exc}); {RELEASE_HINT}") from None
     if not isinstance(holder, dict):
-        raise CorruptHolder(f"{holder_file} holds {type(holder).__name__}, not a lock holder; if no deploy is "
-                            "running, release the lock with playbooks/lock.yml -e lock_action=release")
+        raise CorruptHolder(f"{holder_file} holds {type(holder).__name__}, not a lock holder; {RELEASE_HINT}")
     return holder
+
+
+def read_holder(path: str) -> dict[str, t.Any] | None:
+    """The holder of a lock on this machine (what lock_info reads)."""
+    try:
+        with open(os.path.join(path, HOLDER_FILE), encoding="utf-8") as handle:
+            text: str | None = handle.read()
+    except FileNotFoundError:
+        text = None
+    return parse_holder(text, path, exists=os.path.isdir(path))
 
 
 def new_holder(performer: str, version: str, reason: str, lease: int, controller: str = "",
                controller_id: str = "", pid: int = 0, pid_started: str = "", now: float | None = None
                ) -> dict[str, t.Any]:
+    """A holder; ``since_epoch`` 0 is replaced by the host's clock when the acquire script writes it."""
     now = time.time() if now is None else now
     return {"performer": performer, "version": version, "reason": reason,
-            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "since_epoch": round(now, 3),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "since_epoch": 0,
             "lease": lease, "controller": controller, "controller_id": controller_id, "pid": pid,
             "pid_started": pid_started, "token": uuid.uuid4().hex}
 
 
+def holder_text(holder: dict[str, t.Any]) -> str:
+    return json.dumps(holder, sort_keys=True) + "\n"
+
+
 def since_epoch(holder: dict[str, t.Any]) -> float | None:
-    if isinstance(holder.get("since_epoch"), (int, float)):
+    if isinstance(holder.get("since_epoch"), (int, float)) and holder["since_epoch"] > 0:
         return float(holder["since_epoch"])
     try:
         return float(calendar.timegm(time.strptime(str(holder.get("since")), "%Y-%m-%dT%H:%M:%SZ")))
@@ -105,55 +119,48 @@ def lease_expired(holder: dict[str, t.Any], lease: float, now: float) -> bool:
     return started is not None and now - started > (own if isinstance(own, (int, float)) and own > 0 else lease)
 
 
-def is_named(holder: dict[str, t.Any], take_over: dict[str, t.Any] | None) -> bool:
-    """Whether ``take_over`` names exactly this holder (and nothing that any holder lacks)."""
-    return bool(take_over) and all(holder.get(key) == (take_over or {}).get(key) for key in IDENTITY_KEYS) \
-        and bool(holder.get("controller_id")) and bool(holder.get("pid"))
+# The shell side: POSIX sh, coreutils or busybox. Each script prints "now=<epoch>" (the host's clock),
+# then one word saying what happened, then, for a held lock, its holder.json.
+
+def acquire_script(path: str, take_over_text: str | None = None) -> str:
+    """Take the lock at ``path`` with the holder given on stdin (its since_epoch 0 becomes the host's
+    clock). With ``take_over_text``, first move aside the lock if its holder.json is exactly that."""
+    lock = shlex.quote(path)
+    lines = ["umask 077", f"mkdir -p {shlex.quote(os.path.dirname(path))} || exit 3", "now=$(date +%s)", 'echo "now=$now"']
+    if take_over_text is not None:
+        digest = hashlib.sha256(take_over_text.encode("utf-8")).hexdigest()
+        aside = shlex.quote(f"{path}.taken-over-{uuid.uuid4().hex[:8]}")
+        lines.append(f'if [ "$(sha256sum < {lock}/{HOLDER_FILE} 2>/dev/null | cut -d" " -f1)" = {digest} ] && '
+                     f"mv {lock} {aside} 2>/dev/null; then rm -rf {aside}; fi")
+    # The holder is written into a new directory that is then renamed onto the lock: rename(2) fails on an
+    # existing lock (it is never empty), so a lock directory always holds a whole holder.json.
+    fresh = shlex.quote(f"{path}.new-{uuid.uuid4().hex[:8]}")
+    lines.append(f"mkdir {fresh} && "
+                 f'sed "s/\\"since_epoch\\": 0,/\\"since_epoch\\": $now,/" > {fresh}/{HOLDER_FILE} || exit 3')
+    lines.append(f"if mv -T {fresh} {lock} 2>/dev/null; then echo acquired; "
+                 f"else rm -rf {fresh}; echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; fi")
+    return "\n".join(lines) + "\n"
 
 
-def try_acquire(path: str, holder: dict[str, t.Any]) -> bool:
-    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        return False
-    _files.write_atomic(os.path.join(path, HOLDER_FILE), json.dumps(holder, sort_keys=True) + "\n", 0o600)
-    return True
+def peek_script(path: str) -> str:
+    """Read the lock without changing it (check mode, lock_info)."""
+    lock = shlex.quote(path)
+    return (f'echo "now=$(date +%s)"\nif [ -d {lock} ]; then echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; '
+            "else echo free; fi\n")
 
 
-def replace_holder(path: str) -> None:
-    """Move the old lock aside and remove it (one rename: of two runs taking it over, one wins)."""
-    aside = f"{path}.taken-over-{uuid.uuid4().hex[:8]}"
-    os.rename(path, aside)
-    shutil.rmtree(aside, ignore_errors=True)
+def release_script(path: str, force: bool) -> str:
+    """Release the lock at ``path`` if its holder has the token given on stdin (any holder with ``force``)."""
+    lock = shlex.quote(path)
+    match = "true" if force else f'grep -qF "\\"token\\": \\"$token\\"" {lock}/{HOLDER_FILE} 2>/dev/null'
+    return (f'read -r token || true\necho "now=$(date +%s)"\n'
+            f"if [ ! -d {lock} ]; then echo free; elif {match}; then rm -rf {lock} && echo released; "
+            f"else echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; fi\n")
 
 
-def acquire(path: str, name: str, holder: dict[str, t.Any], wait: float, take_over: dict[str, t.Any] | None = None,
-            poll: float = 1.0) -> tuple[float, dict[str, t.Any] | None]:
-    """Take the lock, waiting up to ``wait`` seconds; return (seconds waited, the holder taken over or None).
-
-    Raises LockHeld (a live holder) or CorruptHolder."""
-    started = time.monotonic()
-    while True:
-        if try_acquire(path, holder):
-            return round(time.monotonic() - started, 3), None
-        current = read_holder(path)
-        if current is not None and (lease_expired(current, holder["lease"], time.time()) or is_named(current, take_over)):
-            try:
-                replace_holder(path)
-            except FileNotFoundError:
-                continue  # released or taken over meanwhile: try again
-            if try_acquire(path, holder):
-                return round(time.monotonic() - started, 3), current
-            continue
-        if current is not None and time.monotonic() - started >= wait:
-            raise LockHeld(name, current)
-        time.sleep(poll)
-
-
-def would_take_over(current: dict[str, t.Any], lease: float, take_over: dict[str, t.Any] | None) -> bool:
-    return lease_expired(current, lease, time.time()) or is_named(current, take_over)
-
-
-def release(path: str) -> None:
-    shutil.rmtree(path)
+def parse_reply(stdout: str) -> tuple[float, str, str]:
+    """(the host's clock, what happened, the holder.json text that followed) from a script's output."""
+    lines = stdout.splitlines()
+    now = next((float(line[4:]) for line in lines if line.startswith("now=") and line[4:].isdigit()), time.time())
+    rest = [line for line in lines if not line.startswith("now=")]
+    return now, (rest[0].strip() if rest else ""), "\n".join(rest[1:])

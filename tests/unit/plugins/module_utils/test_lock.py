@@ -38,25 +38,53 @@ def test_a_holder_written_before_leases_expires_from_its_since():
     assert not _lock.lease_expired({"performer": "bob"}, 900, time.time()), "no time: never stale"
 
 
-def test_take_over_must_name_exactly_this_holder():
-    current = holder()
-    named = {key: current[key] for key in _lock.IDENTITY_KEYS}
-    assert _lock.is_named(current, named)
-    assert not _lock.is_named(current, {**named, "pid": 4712})
-    assert not _lock.is_named({**current, "pid": 0, "controller_id": ""}, {"pid": 0, "controller_id": "", "since": current["since"]})
+def sh(script, stdin=""):
+    """Run one of the lock's scripts with the real sh, as the action does on the host."""
+    import subprocess
+
+    done = subprocess.run(["sh", "-c", script], input=stdin, capture_output=True, text=True, check=True)
+    return _lock.parse_reply(done.stdout)
 
 
-def test_acquire_takes_over_a_named_holder_and_refuses_a_live_one(tmp_path):
-    path = str(tmp_path / "shop-deploy.lock")
+def test_acquire_writes_the_holder_with_the_hosts_clock_and_refuses_when_held(tmp_path):
+    path = str(tmp_path / "locks" / "shop-deploy.lock")
     first = holder()
-    assert _lock.acquire(path, "shop-deploy", first, 0)[1] is None
-    second = holder(pid=99)
-    with pytest.raises(_lock.LockHeld, match=r"held by alice@laptop since .*, deploying v42 \[process 4711 on laptop"):
-        _lock.acquire(path, "shop-deploy", second, 0)
-    _waited, taken = _lock.acquire(path, "shop-deploy", second, 0, {key: first[key] for key in _lock.IDENTITY_KEYS})
-    assert taken["token"] == first["token"]
-    assert _lock.read_holder(path)["token"] == second["token"]
+    now, what, _text = sh(_lock.acquire_script(path), _lock.holder_text(first))
+    assert what == "acquired" and abs(now - time.time()) < 5
+    written = _lock.read_holder(path)
+    assert written["token"] == first["token"] and written["since_epoch"] == now
+    assert oct(os.stat(path).st_mode & 0o777) == "0o700" and oct(os.stat(os.path.join(path, "holder.json")).st_mode & 0o777) == "0o600"
+    _now, what, text = sh(_lock.acquire_script(path), _lock.holder_text(holder(pid=99)))
+    assert what == "held" and _lock.parse_holder(text, path)["token"] == first["token"]
+
+
+def test_take_over_replaces_exactly_the_holder_that_was_judged(tmp_path):
+    path = str(tmp_path / "shop-deploy.lock")
+    sh(_lock.acquire_script(path), _lock.holder_text(holder()))
+    _now, _what, judged = sh(_lock.peek_script(path))
+    _now, what, _text = sh(_lock.acquire_script(path, "something else\n"), _lock.holder_text(holder(pid=7)))
+    assert what == "held", "another holder than the one judged stays"
+    second = holder(pid=8)
+    _now, what, _text = sh(_lock.acquire_script(path, judged + "\n"), _lock.holder_text(second))
+    assert what == "acquired" and _lock.read_holder(path)["token"] == second["token"]
     assert not [name for name in os.listdir(tmp_path) if "taken-over" in name]
+
+
+def test_only_the_token_releases_unless_forced(tmp_path):
+    path = str(tmp_path / "shop-deploy.lock")
+    mine = holder()
+    sh(_lock.acquire_script(path), _lock.holder_text(mine))
+    assert sh(_lock.release_script(path, force=False), "not-the-token\n")[1] == "held"
+    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n")[1] == "released"
+    assert not os.path.exists(path)
+    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n")[1] == "free"
+    sh(_lock.acquire_script(path), _lock.holder_text(holder()))
+    assert sh(_lock.release_script(path, force=True), "\n")[1] == "released"
+
+
+def test_peek_reads_without_changing(tmp_path):
+    path = str(tmp_path / "shop-deploy.lock")
+    assert sh(_lock.peek_script(path))[1] == "free" and not os.path.exists(path)
 
 
 def test_a_corrupt_holder_file_is_a_clear_error(tmp_path):
@@ -68,3 +96,4 @@ def test_a_corrupt_holder_file_is_a_clear_error(tmp_path):
     (path / "holder.json").write_text(json.dumps(["a list"]))
     with pytest.raises(_lock.CorruptHolder, match="holds list"):
         _lock.read_holder(str(path))
+    assert sh(_lock.release_script(str(path), force=True), "\n")[1] == "released", "force releases a corrupt lock"
