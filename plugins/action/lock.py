@@ -124,8 +124,7 @@ class ActionModule(ActionBase):
                     found["taken_over"] = _lock.public(old)
                     found["warnings"] = [self._takeover_warning(params["name"], old, here)]
                 return found
-            current = _lock.parse_holder(text, path)
-            assert current is not None
+            current = _lock.parse_holder(text, path) or {}
             if take_over is None and (run_is_gone(current, here) or _lock.lease_expired(current, params["lease"], now)):
                 if self._task.check_mode:
                     return {"changed": True, "holder": _lock.public(holder), "token": "", "waited": 0.0,

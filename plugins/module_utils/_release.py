@@ -231,7 +231,8 @@ class Release:
                                                                       check.effective_deadline()), found, logs)
 
     def switch_route(self, role: RoleSpec, name: str) -> t.Any:
-        assert role.route is not None and self.driver is not None
+        if role.route is None or self.driver is None:
+            raise StepFailed("switch", role.name, f"role {role.name} has no route or this host no proxy driver")
         route = replace(role.route, targets=(container_target(name, role.app_port or 0),))
         try:
             return switch(self.driver, route, self.request.check_mode, self.request.timings, role.health_path)

@@ -218,8 +218,8 @@ options:
     description: Who releases, for the audit line.
     type: str
     default: ""
-  message:
-    description: Why, for the audit line.
+  reason:
+    description: Why (C(berth_message)), for the audit line.
     type: str
     default: ""
   host_lock:
@@ -414,7 +414,7 @@ def main() -> None:
             proxy=dict(type="dict", default={}, options=PROXY_OPTIONS),
             deploy_timeout=dict(type="float", default=30), drain_timeout=dict(type="float", default=30),
             retain=dict(type="int", default=5), restore=dict(type="dict", default={}),
-            audit_log=dict(type="path"), performer=dict(type="str", default=""), message=dict(type="str", default=""),
+            audit_log=dict(type="path"), performer=dict(type="str", default=""), reason=dict(type="str", default=""),
             host_lock=dict(type="path"), host_lock_wait=dict(type="float", default=120),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
@@ -455,7 +455,7 @@ def audit(module: AnsibleModule, result: str, roles: dict[str, t.Any]) -> None:
     params = module.params
     if not params["audit_log"] or module.check_mode:
         return
-    line = _release.audit_line(time.time(), params["performer"], params["version"], result, roles, params["message"])
+    line = _release.audit_line(time.time(), params["performer"], params["version"], result, roles, params["reason"])
     _release.append_audit(params["audit_log"], line)
 
 

@@ -389,7 +389,7 @@ def test_an_interrupted_deploy_does_not_wedge_the_next_one(server, inventory):
         time.sleep(0.2)  # the new container boots: the deploy is in the middle of its release
     assert "v4" in [version for _n, version, _s in shop_containers(server)], "the deploy never booted v4"
     os.killpg(interrupted.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    output, _ = interrupted.communicate(timeout=120)
+    output = interrupted.communicate(timeout=120)[0]
     assert interrupted.returncode != 0, output
     assert lock_dir_exists(server), "the interrupted run should have left its lock behind"
     again = deploy(inventory, "v4")
