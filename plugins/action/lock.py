@@ -97,8 +97,8 @@ class ActionModule(ActionBase):
         except _lock.CorruptHolder as exc:
             return {**result, "failed": True, "msg": f"The deploy lock {params['name']} cannot be read: {exc}"}
 
-    def _shell(self, script: str, stdin: str = "") -> tuple[float, str, str]:
-        """Run ``script`` with sh on the host; (its clock, what happened, the holder.json text after it)."""
+    def _shell(self, script: str, stdin: str = "") -> _lock.Reply:
+        """Run ``script`` with sh on the host; what it printed."""
         # one line group: Ansible appends "&& sleep 0" to the command
         outcome = self._low_level_execute_command(script.rstrip("\n"), in_data=stdin.encode("utf-8"), sudoable=True)
         if outcome.get("rc", 1) != 0:
@@ -111,25 +111,27 @@ class ActionModule(ActionBase):
         holder = _lock.new_holder(params["performer"], params["version"], params["reason"], params["lease"],
                                   socket.gethostname(), here, runner, process_started(runner))
         started = time.monotonic()
-        take_over: str | None = None
+        take_over: _lock.Reply | None = None  # the stale holder being replaced, as last seen
         while True:
-            script = _lock.peek_script(path) if self._task.check_mode else _lock.acquire_script(path, take_over)
-            now, what, text = self._shell(script, _lock.holder_text(holder))
-            if what in ("acquired", "free"):
+            script = _lock.peek_script(path) if self._task.check_mode else \
+                _lock.acquire_script(path, take_over.holder_digest if take_over else None)
+            reply = self._shell(script, _lock.holder_text(holder))
+            if reply.what in ("acquired", "free"):
                 found: dict[str, t.Any] = {"changed": True, "holder": _lock.public(holder),
-                                           "token": "" if what == "free" else holder["token"],
+                                           "token": "" if reply.what == "free" else holder["token"],
                                            "waited": round(time.monotonic() - started, 3), "taken_over": {}}
                 if take_over is not None:
-                    old = _lock.parse_holder(take_over, path) or {}
+                    old = _lock.parse_holder(take_over.holder_text, path) or {}
                     found["taken_over"] = _lock.public(old)
                     found["warnings"] = [self._takeover_warning(params["name"], old, here)]
                 return found
-            current = _lock.parse_holder(text, path) or {}
-            if take_over is None and (run_is_gone(current, here) or _lock.lease_expired(current, params["lease"], now)):
+            current = _lock.parse_holder(reply.holder_text, path) or {}
+            if take_over is None and (run_is_gone(current, here) or
+                                      _lock.lease_expired(current, params["lease"], reply.now)):
                 if self._task.check_mode:
                     return {"changed": True, "holder": _lock.public(holder), "token": "", "waited": 0.0,
                             "taken_over": _lock.public(current)}
-                take_over = text if text.endswith("\n") else text + "\n"
+                take_over = reply
                 continue
             take_over = None
             if time.monotonic() - started >= params["wait"]:
@@ -146,15 +148,14 @@ class ActionModule(ActionBase):
 
     def _release(self, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         if self._task.check_mode:
-            _now, what, text = self._shell(_lock.peek_script(path))
-            return {"changed": what == "held", "holder": {}}
-        _now, what, text = self._shell(_lock.release_script(path, params["force"]), (params["token"] or "") + "\n")
-        if what == "held":
+            return {"changed": self._shell(_lock.peek_script(path)).what == "held", "holder": {}}
+        reply = self._shell(_lock.release_script(path, params["force"]), (params["token"] or "") + "\n")
+        if reply.what == "held":
             try:
-                current = _lock.parse_holder(text, path) or {}
+                current = _lock.parse_holder(reply.holder_text, path) or {}
             except _lock.CorruptHolder:
                 current = {"performer": "unknown (unreadable holder.json)"}
             return {"failed": True, "holder": _lock.public(current),
                     "msg": f"Not releasing: {_lock.describe(current)} holds the lock "
                            "(release it with force, e.g. playbooks/lock.yml -e lock_action=release)"}
-        return {"changed": what == "released", "holder": {}}
+        return {"changed": reply.what == "released", "holder": {}}

@@ -16,13 +16,13 @@ scripts read the holder through ``parse_holder``.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 import os
 import shlex
 import time
 import typing as t
 import uuid
+from dataclasses import dataclass
 
 HOLDER_FILE = "holder.json"
 RELEASE_HINT = "if no deploy is running, release the lock with playbooks/lock.yml -e lock_action=release"
@@ -120,15 +120,19 @@ def lease_expired(holder: dict[str, t.Any], lease: float, now: float) -> bool:
 
 
 # The shell side: POSIX sh, coreutils or busybox. Each script prints "now=<epoch>" (the host's clock),
-# then one word saying what happened, then, for a held lock, its holder.json.
+# then one word saying what happened, then, for a held lock, the sha256 of its holder.json and the file.
 
-def acquire_script(path: str, take_over_text: str | None = None) -> str:
+def _show_holder(lock: str) -> str:
+    return f'echo held; sha256sum < {lock}/{HOLDER_FILE} 2>/dev/null | cut -d" " -f1; cat {lock}/{HOLDER_FILE} 2>/dev/null'
+
+
+def acquire_script(path: str, take_over_digest: str | None = None) -> str:
     """Take the lock at ``path`` with the holder given on stdin (its since_epoch 0 becomes the host's
-    clock). With ``take_over_text``, first move aside the lock if its holder.json is exactly that."""
+    clock). With ``take_over_digest``, first move aside the lock if its holder.json still has that sha256."""
     lock = shlex.quote(path)
     lines = ["umask 077", f"mkdir -p {shlex.quote(os.path.dirname(path))} || exit 3", "now=$(date +%s)", 'echo "now=$now"']
-    if take_over_text is not None:
-        digest = hashlib.sha256(take_over_text.encode("utf-8")).hexdigest()
+    if take_over_digest is not None:
+        digest = shlex.quote(take_over_digest)
         aside = shlex.quote(f"{path}.taken-over-{uuid.uuid4().hex[:8]}")
         lines.append(f'if [ "$(sha256sum < {lock}/{HOLDER_FILE} 2>/dev/null | cut -d" " -f1)" = {digest} ] && '
                      f"mv {lock} {aside} 2>/dev/null; then rm -rf {aside}; fi")
@@ -138,15 +142,14 @@ def acquire_script(path: str, take_over_text: str | None = None) -> str:
     lines.append(f"mkdir {fresh} && "
                  f'sed "s/\\"since_epoch\\": 0,/\\"since_epoch\\": $now,/" > {fresh}/{HOLDER_FILE} || exit 3')
     lines.append(f"if mv -T {fresh} {lock} 2>/dev/null; then echo acquired; "
-                 f"else rm -rf {fresh}; echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; fi")
+                 f"else rm -rf {fresh}; {_show_holder(lock)}; fi")
     return "\n".join(lines) + "\n"
 
 
 def peek_script(path: str) -> str:
     """Read the lock without changing it (check mode, lock_info)."""
     lock = shlex.quote(path)
-    return (f'echo "now=$(date +%s)"\nif [ -d {lock} ]; then echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; '
-            "else echo free; fi\n")
+    return f'echo "now=$(date +%s)"\nif [ -d {lock} ]; then {_show_holder(lock)}; else echo free; fi\n'
 
 
 def release_script(path: str, force: bool) -> str:
@@ -155,12 +158,24 @@ def release_script(path: str, force: bool) -> str:
     match = "true" if force else f'grep -qF "\\"token\\": \\"$token\\"" {lock}/{HOLDER_FILE} 2>/dev/null'
     return (f'read -r token || true\necho "now=$(date +%s)"\n'
             f"if [ ! -d {lock} ]; then echo free; elif {match}; then rm -rf {lock} && echo released; "
-            f"else echo held; cat {lock}/{HOLDER_FILE} 2>/dev/null; fi\n")
+            f"else {_show_holder(lock)}; fi\n")
 
 
-def parse_reply(stdout: str) -> tuple[float, str, str]:
-    """(the host's clock, what happened, the holder.json text that followed) from a script's output."""
+@dataclass(frozen=True)
+class Reply:
+    now: float  # the host's clock
+    what: str  # acquired, held, free, released
+    holder_text: str = ""  # holder.json of a held lock
+    holder_digest: str = ""  # its sha256, which names exactly this holder when taking it over
+
+
+def parse_reply(stdout: str) -> Reply:
+    """What one of the scripts printed."""
     lines = stdout.splitlines()
     now = next((float(line[4:]) for line in lines if line.startswith("now=") and line[4:].isdigit()), time.time())
     rest = [line for line in lines if not line.startswith("now=")]
-    return now, (rest[0].strip() if rest else ""), "\n".join(rest[1:])
+    what = rest[0].strip() if rest else ""
+    if what != "held":
+        return Reply(now, what)
+    digest = rest[1].strip() if len(rest) > 1 else ""
+    return Reply(now, what, "\n".join(rest[2:]), digest)

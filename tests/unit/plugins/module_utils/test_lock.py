@@ -49,24 +49,25 @@ def sh(script, stdin=""):
 def test_acquire_writes_the_holder_with_the_hosts_clock_and_refuses_when_held(tmp_path):
     path = str(tmp_path / "locks" / "shop-deploy.lock")
     first = holder()
-    now, what, _text = sh(_lock.acquire_script(path), _lock.holder_text(first))
-    assert what == "acquired" and abs(now - time.time()) < 5
+    reply = sh(_lock.acquire_script(path), _lock.holder_text(first))
+    assert reply.what == "acquired" and abs(reply.now - time.time()) < 5
     written = _lock.read_holder(path)
-    assert written["token"] == first["token"] and written["since_epoch"] == now
+    assert written["token"] == first["token"] and written["since_epoch"] == reply.now
     assert oct(os.stat(path).st_mode & 0o777) == "0o700" and oct(os.stat(os.path.join(path, "holder.json")).st_mode & 0o777) == "0o600"
-    _now, what, text = sh(_lock.acquire_script(path), _lock.holder_text(holder(pid=99)))
-    assert what == "held" and _lock.parse_holder(text, path)["token"] == first["token"]
+    reply = sh(_lock.acquire_script(path), _lock.holder_text(holder(pid=99)))
+    assert reply.what == "held" and _lock.parse_holder(reply.holder_text, path)["token"] == first["token"]
 
 
 def test_take_over_replaces_exactly_the_holder_that_was_judged(tmp_path):
     path = str(tmp_path / "shop-deploy.lock")
     sh(_lock.acquire_script(path), _lock.holder_text(holder()))
-    _now, _what, judged = sh(_lock.peek_script(path))
-    _now, what, _text = sh(_lock.acquire_script(path, "something else\n"), _lock.holder_text(holder(pid=7)))
-    assert what == "held", "another holder than the one judged stays"
+    judged = sh(_lock.peek_script(path))
+    assert len(judged.holder_digest) == 64
+    assert sh(_lock.acquire_script(path, "0" * 64), _lock.holder_text(holder(pid=7))).what == "held", \
+        "another holder than the one judged stays"
     second = holder(pid=8)
-    _now, what, _text = sh(_lock.acquire_script(path, judged + "\n"), _lock.holder_text(second))
-    assert what == "acquired" and _lock.read_holder(path)["token"] == second["token"]
+    assert sh(_lock.acquire_script(path, judged.holder_digest), _lock.holder_text(second)).what == "acquired"
+    assert _lock.read_holder(path)["token"] == second["token"]
     assert not [name for name in os.listdir(tmp_path) if "taken-over" in name]
 
 
@@ -74,17 +75,17 @@ def test_only_the_token_releases_unless_forced(tmp_path):
     path = str(tmp_path / "shop-deploy.lock")
     mine = holder()
     sh(_lock.acquire_script(path), _lock.holder_text(mine))
-    assert sh(_lock.release_script(path, force=False), "not-the-token\n")[1] == "held"
-    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n")[1] == "released"
+    assert sh(_lock.release_script(path, force=False), "not-the-token\n").what == "held"
+    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n").what == "released"
     assert not os.path.exists(path)
-    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n")[1] == "free"
+    assert sh(_lock.release_script(path, force=False), mine["token"] + "\n").what == "free"
     sh(_lock.acquire_script(path), _lock.holder_text(holder()))
-    assert sh(_lock.release_script(path, force=True), "\n")[1] == "released"
+    assert sh(_lock.release_script(path, force=True), "\n").what == "released"
 
 
 def test_peek_reads_without_changing(tmp_path):
     path = str(tmp_path / "shop-deploy.lock")
-    assert sh(_lock.peek_script(path))[1] == "free" and not os.path.exists(path)
+    assert sh(_lock.peek_script(path)).what == "free" and not os.path.exists(path)
 
 
 def test_a_corrupt_holder_file_is_a_clear_error(tmp_path):
@@ -96,4 +97,16 @@ def test_a_corrupt_holder_file_is_a_clear_error(tmp_path):
     (path / "holder.json").write_text(json.dumps(["a list"]))
     with pytest.raises(_lock.CorruptHolder, match="holds list"):
         _lock.read_holder(str(path))
-    assert sh(_lock.release_script(str(path), force=True), "\n")[1] == "released", "force releases a corrupt lock"
+    assert sh(_lock.release_script(str(path), force=True), "\n").what == "released", "force releases a corrupt lock"
+
+
+def test_a_holder_file_without_a_final_newline_can_be_taken_over(tmp_path):
+    """Written by hand or by another tool: the digest the host computed names it, whatever its bytes."""
+    path = tmp_path / "shop-deploy.lock"
+    path.mkdir()
+    (path / "holder.json").write_text(json.dumps(holder(since_epoch=1)))  # no newline at the end
+    seen = sh(_lock.peek_script(str(path)))
+    assert _lock.lease_expired(_lock.parse_holder(seen.holder_text, str(path)), 900, seen.now)
+    mine = holder(pid=9)
+    assert sh(_lock.acquire_script(str(path), seen.holder_digest), _lock.holder_text(mine)).what == "acquired"
+    assert _lock.read_holder(str(path))["token"] == mine["token"]
