@@ -42,21 +42,22 @@ class ActionModule(ActionBase):
         if event == "gate":
             return {**result, **self._gate(states, task_vars, plan)}
         if event == "finish":
-            return {**result, "changed": False, **_rollout.finish(states, host)}
+            return {**result, "changed": False, **_rollout.finish(states)}
         return {**result, **self._summary(states, task_vars, plan)}
 
     def _gate(self, states: list[_rollout.HostState], task_vars: dict[str, t.Any], plan: dict[str, t.Any]
               ) -> dict[str, t.Any]:
-        """Whether this host starts; a batch after the first starts ``berth_boot.wait`` seconds late."""
+        """Which hosts of this batch start (run once per batch); a batch after the first starts
+        ``berth_boot.wait`` seconds late."""
         host = task_vars.get("inventory_hostname", "")
-        if not plan.get("host_roles"):
-            return {"changed": False, "skip": True, "reason": "no berth role on this host"}
-        batch = task_vars.get("ansible_play_batch") or [host]
-        reason = _rollout.gate(states, batch)
+        batch = list(task_vars.get("ansible_play_batch") or [host])
+        hostvars = task_vars.get("hostvars") or {}
+        with_roles = [name for name in batch if ((hostvars.get(name) or {}).get("berth_plan") or {}).get("host_roles")]
+        started, reason = _rollout.starting(states, batch, with_roles)
         wait = float((plan.get("boot") or {}).get("wait") or 0)
-        if not reason and wait > 0 and any(state.started for state in states if state.host not in batch):
+        if started and wait > 0 and any(state.started for state in states if state.host not in batch):
             time.sleep(wait)
-        return {"changed": False, "skip": bool(reason), "reason": reason}
+        return {"changed": False, "starting": started, "reason": reason}
 
     def _summary(self, states: list[_rollout.HostState], task_vars: dict[str, t.Any], plan: dict[str, t.Any]
                  ) -> dict[str, t.Any]:
@@ -84,9 +85,9 @@ class ActionModule(ActionBase):
             gate = variables.get("berth_gate") or {}
             hook_failures = dict(variables.get("hook_failures") or {})
             states.append(_rollout.HostState(
-                host=host, started=bool(gate) and not gate.get("skip") and not gate.get("skipped"),
+                host=host, started=host in (gate.get("starting") or []),
                 release=variables.get("berth_release"),
-                rolled_back=bool((variables.get("berth_finish") or {}).get("rollback")),
+                rolled_back=host in ((variables.get("berth_finish") or {}).get("rollbacks") or {}),
                 failure=(variables.get("berth_failure") or {}).get("failure"),
                 abort=hook_failures.get("pre_deploy") or variables.get("migrate_failure") or None,
                 hook_failures=hook_failures))

@@ -28,12 +28,13 @@ extends_documentation_fragment:
 options:
   event:
     description:
-      - V(gate) - may this host start? Not after a failure in an earlier batch, when the run was aborted
-        (a pre_deploy hook or the migration failed), or when no berth role is on it. A batch after the
-        first starts C(berth_boot.wait) seconds late. Register it as C(berth_gate).
+      - V(gate) - which hosts of this batch start (run it once per batch, C(run_once)); not after a failure
+        in an earlier batch, when the run was aborted (a pre_deploy hook or the migration failed), and
+        only hosts with a berth role. A batch after the first starts C(berth_boot.wait) seconds late.
+        Register it as C(berth_gate).
       - V(failed) - record this host's failure (in a C(rescue)), with O(reason). Register it as C(berth_failure).
-      - V(finish) - did the run fail, what does this host roll back to (C(rollback), role -> container),
-        which hook runs now (C(hook)), the error text (C(error)). Register it as C(berth_finish).
+      - V(finish) - did the run fail, what each host rolls back to (C(rollbacks), host -> role -> container),
+        which hook runs now (C(hook)), the error text (C(error)); once (C(run_once)). Register it as C(berth_finish).
       - V(summary) - the first host shows one line per host and role (old -> new, per-step timings), failures
         first; every host fails with what went wrong on it (its failure, a failed rollback, hooks that
         failed after the release).
@@ -46,31 +47,33 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Decide whether this host starts
+- name: Decide which hosts of this batch start
   berth.deploy.rollout:
     event: gate
   register: berth_gate
+  run_once: true
 
 - name: Skip this host
   ansible.builtin.meta: end_host
-  when: berth_gate.skip
+  when: inventory_hostname not in berth_gate.starting
 """
 
 RETURN = r"""
-skip:
-  description: With O(event=gate), whether this host must not start.
+starting:
+  description: With O(event=gate), the hosts of this batch that start.
   returned: O(event=gate)
-  type: bool
+  type: list
+  elements: str
 reason:
-  description: With O(event=gate), why not.
+  description: With O(event=gate), why no host of this batch starts ("" when they may).
   returned: O(event=gate)
   type: str
 run_failed:
   description: With O(event=finish), whether any host failed or the run was aborted.
   returned: O(event=finish)
   type: bool
-rollback:
-  description: With O(event=finish), role -> container this host serves again (pass it to M(berth.deploy.release) O(berth.deploy.release#module:restore)).
+rollbacks:
+  description: With O(event=finish), host -> role -> container it serves again (pass it to M(berth.deploy.release) O(berth.deploy.release#module:restore)).
   returned: O(event=finish)
   type: dict
 hook:

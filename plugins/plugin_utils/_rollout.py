@@ -92,12 +92,19 @@ def rollback_targets(state: HostState, run_failed: bool) -> dict[str, str]:
             if report.get("changed") and report.get("previous_container")}
 
 
-def finish(states: t.Sequence[HostState], host: str) -> dict[str, t.Any]:
+def finish(states: t.Sequence[HostState]) -> dict[str, t.Any]:
+    """Did the run fail, what does each host roll back to (only hosts that do), which hook runs now."""
     problems = errors(states)
-    state = next((item for item in states if item.host == host), HostState(host))
+    rollbacks = {state.host: rollback_targets(state, bool(problems)) for state in states}
     return {"run_failed": bool(problems), "error": "\n".join(problems),
-            "rollback": rollback_targets(state, bool(problems)),
+            "rollbacks": {host: targets for host, targets in rollbacks.items() if targets},
             "hook": "on_failure" if problems else "post_deploy"}
+
+
+def starting(states: t.Sequence[HostState], batch: t.Sequence[str], with_roles: t.Collection[str]) -> tuple[list[str], str]:
+    """Which hosts of ``batch`` start (those with a berth role, unless ``gate`` says none may), and why not."""
+    reason = gate(states, batch)
+    return ([] if reason else [host for host in batch if host in with_roles]), reason
 
 
 def role_line(label: str, role: str, report: t.Mapping[str, t.Any]) -> str:

@@ -37,28 +37,27 @@ def test_a_host_that_started_and_left_no_result_failed():
 def test_a_pre_deploy_or_migration_failure_aborts_before_any_host():
     aborted = HostState("h1", abort="The migration failed on h1, so no host was switched: exit 1")
     assert _rollout.gate([aborted, HostState("h2")], ["h1", "h2"]).startswith("The migration failed")
-    assert _rollout.finish([aborted, HostState("h2")], "h2")["hook"] == "on_failure"
+    assert _rollout.finish([aborted, HostState("h2")])["hook"] == "on_failure"
 
 
 def test_after_a_failure_hosts_that_switched_roll_back_and_the_failed_one_does_not():
     states = [HostState("h1", started=True, release=released()),
               HostState("h2", started=True, release={"failed": True, "msg": "health check failed"}),
               HostState("h3")]
-    first = _rollout.finish(states, "h1")
-    assert first["run_failed"] and first["rollback"] == {"web": "shop-web-v1-bbbbbbb"}
-    assert first["error"] == "h2: health check failed" and first["hook"] == "on_failure"
-    assert _rollout.finish(states, "h2")["rollback"] == {}  # its release put itself back
-    assert _rollout.finish(states, "h3")["rollback"] == {}  # never started
+    found = _rollout.finish(states)
+    assert found["run_failed"] and found["error"] == "h2: health check failed" and found["hook"] == "on_failure"
+    # h2's release put itself back, h3 never started
+    assert found["rollbacks"] == {"h1": {"web": "shop-web-v1-bbbbbbb"}}
 
 
 def test_a_host_whose_hook_failed_after_its_release_rolls_back_too():
     states = [HostState("h1", started=True, release=released(), failure="post_app_boot hook failed")]
-    assert _rollout.finish(states, "h1")["rollback"] == {"web": "shop-web-v1-bbbbbbb"}
+    assert _rollout.finish(states)["rollbacks"] == {"h1": {"web": "shop-web-v1-bbbbbbb"}}
 
 
 def test_a_successful_run_rolls_nothing_back_and_runs_post_deploy():
     states = [HostState("h1", started=True, release=released()), HostState("h2", started=True, release=released())]
-    assert _rollout.finish(states, "h1") == {"run_failed": False, "error": "", "rollback": {}, "hook": "post_deploy"}
+    assert _rollout.finish(states) == {"run_failed": False, "error": "", "rollbacks": {}, "hook": "post_deploy"}
     assert _rollout.verdict(states[0]) == []
 
 
@@ -91,3 +90,10 @@ def test_the_verdict_names_this_host_failure_and_its_hook_failures():
     state = HostState("h1", started=True, release=released(),
                       hook_failures={"post_deploy": "The post_deploy hook notify.yml failed"})
     assert _rollout.verdict(state) == ["The post_deploy hook notify.yml failed"]
+
+
+def test_a_batch_starts_its_hosts_with_a_berth_role_unless_the_gate_closed():
+    assert _rollout.starting([HostState("h1"), HostState("db")], ["h1", "db"], ["h1"]) == (["h1"], "")
+    failed = HostState("h1", started=True, release={"failed": True, "msg": "boom"})
+    started, reason = _rollout.starting([failed, HostState("h2")], ["h2"], ["h2"])
+    assert started == [] and "h1" in reason
