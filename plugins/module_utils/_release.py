@@ -24,7 +24,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming, _service
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
                                                                           container_target, switch)
@@ -163,8 +163,8 @@ class Release:
         actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
         return RoleOutcome(
             role=role.name, container=booted.name,
-            version=_naming.version_of(_labels(new)) if new is not None else request.version,
-            previous=[_naming.version_of(_labels(container)) or "?" for container in running_before
+            version=_naming.version_of(_service.labels_of(new)) if new is not None else request.version,
+            previous=[_naming.version_of(_service.labels_of(container)) or "?" for container in running_before
                       if container.name != booted.name],
             previous_container=serving.name if serving is not None and serving.name != booted.name else None,
             changed=bool(actions), actions=actions, seconds=seconds,
@@ -303,10 +303,6 @@ class Release:
                 self.reverted.append(f"{outcome.role}: {outcome.container} -> {outcome.previous_container}")
             except StepFailed as exc:
                 self.reverted.append(f"{outcome.role}: could not put {outcome.previous_container} back: {exc}")
-
-
-def _labels(container: t.Any) -> dict[str, str]:
-    return container.attrs.get("Config", {}).get("Labels") or {}
 
 
 def _stop_all(containers: list[t.Any], timeout: int) -> None:

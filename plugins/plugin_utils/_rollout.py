@@ -17,8 +17,9 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.berth.deploy.plugins.module_utils._release import STEPS
+
 UNFINISHED = "did not finish (failed or unreachable, see the play output)"
-STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
 
 
 @dataclass
