@@ -6,74 +6,34 @@ Two documents describe the same thing: a state (format version 4, what ``terrafo
 prints) lists resources, each with instances, one per ``count`` index or ``for_each`` key; the
 output of ``terraform show -json`` nests the instances in modules and marks sensitive values in a
 parallel ``sensitive_values`` tree. Both become a list of ``Instance``s with sensitive values
-removed. Every instance of a mapped resource type is one server, keyed by its full address
-(``module.app[0].aws_instance.web["blue"]``). Where a provider keeps the name, addresses and tags
-is data (``MAPPINGS``), not code: a mapping names an attribute path for each (``->`` follows a
-resource id to the resource it names, as Azure's NIC and public IP), and users add their own
-types the same way.
+removed: those the document marks and those the provider's schema declares (``SENSITIVE``), which
+states of Terraform before 0.15 do not mark. Every instance of a mapped resource type is one
+server, keyed by its full address (``module.app[0].aws_instance.web["blue"]``), unless it is a
+template. Where a provider keeps the name, addresses and tags is data (``MAPPINGS`` in
+``_tfproviders``), not code, and users add their own types the same way.
 """
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.berth.deploy.plugins.module_utils._tfproviders import (
+    COMPUTE_WORDS, MAPPINGS, NOT_ADDRESSES, SENSITIVE, SERVICE_WORDS, Mapping)
+
+__all__ = ["MAPPINGS", "Mapping", "StateError", "parse", "servers", "unmapped_servers", "module_lineage"]
+
 SUPPORTED_VERSION = 4
 REFERENCE = "->"
+BACK_REFERENCE = "<-"
+EMPTY: tuple[t.Any, ...] = (None, "", [], {})
 
 
 class StateError(ValueError):
     """A state that cannot be read; the message names the source and what to do."""
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """Attribute paths (dots and list indexes: ``network_interface.0.network_ip``) of one resource type.
-
-    ``a.0 -> b`` reads ``a.0`` as a resource id and goes on at ``b`` of the instance with that id.
-    """
-    name: tuple[str, ...]
-    public: tuple[str, ...]
-    private: tuple[str, ...]
-    tags: tuple[str, ...] = ()
-
-
-def _paths(*paths: str) -> tuple[str, ...]:
-    return paths
-
-
-AZURE_NIC = "network_interface_ids.0 -> ip_configuration.0"
-# resource type -> where its name, public and private IPv4 address and tags (or labels) are
-MAPPINGS: dict[str, Mapping] = {
-    "aws_instance": Mapping(_paths("tags.Name"), _paths("public_ip"), _paths("private_ip"), _paths("tags")),
-    "hcloud_server": Mapping(_paths("name"), _paths("ipv4_address"), _paths("network.0.ip"), _paths("labels")),
-    "digitalocean_droplet": Mapping(_paths("name"), _paths("ipv4_address"), _paths("ipv4_address_private"),
-                                    _paths("tags")),
-    "google_compute_instance": Mapping(_paths("name"), _paths("network_interface.0.access_config.0.nat_ip"),
-                                       _paths("network_interface.0.network_ip"), _paths("labels")),
-    "azurerm_linux_virtual_machine": Mapping(
-        _paths("computer_name", "name"),
-        _paths("public_ip_address", f"{AZURE_NIC}.public_ip_address_id -> ip_address"),
-        _paths("private_ip_address", f"{AZURE_NIC}.private_ip_address"), _paths("tags")),
-    "linode_instance": Mapping(_paths("label"), _paths("ip_address"), _paths("private_ip_address"), _paths("tags")),
-    "vultr_instance": Mapping(_paths("label", "hostname"), _paths("main_ip"), _paths("internal_ip"), _paths("tags")),
-    "openstack_compute_instance_v2": Mapping(_paths("name"), _paths("access_ip_v4", "network.0.fixed_ip_v4"),
-                                             _paths("network.0.fixed_ip_v4"), _paths("metadata", "tags")),
-    "scaleway_instance_server": Mapping(_paths("name"), _paths("public_ip", "public_ips.0.address"),
-                                        _paths("private_ip"), _paths("tags")),
-    "oci_core_instance": Mapping(_paths("display_name"), _paths("public_ip"), _paths("private_ip"),
-                                 _paths("freeform_tags")),
-    # Proxmox (Telmate and bpg providers) and libvirt know one address per interface, public or not;
-    # bpg lists the loopback interface first
-    "proxmox_vm_qemu": Mapping(_paths("name"), _paths("default_ipv4_address", "ssh_host"),
-                               _paths("default_ipv4_address", "ssh_host"), _paths("tags")),
-    "proxmox_virtual_environment_vm": Mapping(_paths("name"), _paths("ipv4_addresses.1.0"),
-                                              _paths("ipv4_addresses.1.0"), _paths("tags")),
-    "libvirt_domain": Mapping(_paths("name"), _paths("network_interface.0.addresses.0"),
-                              _paths("network_interface.0.addresses.0"), _paths("metadata")),
-}
 
 
 @dataclass
@@ -115,6 +75,10 @@ def parse(text: str, source: str) -> Document:
     except ValueError as error:
         raise StateError(f"{source}: not a Terraform state (invalid JSON: {error})") from None
     if isinstance(document, dict) and "format_version" in document and "version" not in document:
+        if "planned_values" in document or "resource_changes" in document:
+            raise StateError(f"{source}: this is a plan (`terraform show -json PLANFILE`), not a state: a plan's "
+                             "servers may not exist; read the state (`terraform show -json` without a plan file, "
+                             "or the state file)")
         return _parse_show(document, source)
     if not isinstance(document, dict) or "version" not in document:
         raise StateError(f"{source}: not a Terraform state (no 'version' key)")
@@ -138,8 +102,9 @@ def _state_instances(state: t.Mapping[str, t.Any]) -> t.Iterator[Instance]:
                 type=resource.get("type", ""),
                 module=resource.get("module", ""),
                 index=index,
-                attributes=without_sensitive(instance.get("attributes") or {},
-                                             instance.get("sensitive_attributes") or []),
+                attributes=without_provider_secrets(
+                    without_sensitive(instance.get("attributes") or {}, instance.get("sensitive_attributes") or []),
+                    resource.get("type", "")),
             )
 
 
@@ -160,7 +125,9 @@ def _show_instances(module: t.Mapping[str, t.Any], module_address: str) -> t.Ite
             type=resource.get("type", ""),
             module=module_address,
             index=resource.get("index"),
-            attributes=without_marked(resource.get("values") or {}, resource.get("sensitive_values") or {}),
+            attributes=without_provider_secrets(
+                without_marked(resource.get("values") or {}, resource.get("sensitive_values") or {}),
+                resource.get("type", "")),
         )
     for child in module.get("child_modules") or []:
         yield from _show_instances(child, child.get("address", ""))
@@ -184,71 +151,207 @@ def instance_address(resource: t.Mapping[str, t.Any], index: t.Any) -> str:
 
 
 def servers(document: Document, mappings: t.Mapping[str, Mapping]) -> list[Server]:
-    """Every instance of a managed resource whose type has a mapping, in document order."""
-    by_id = _ById(document.instances)
+    """Every instance of a managed resource whose type has a mapping, templates aside, in document order."""
+    index = _Index(document.instances)
     found = []
     for instance in document.instances:
         mapping = mappings.get(instance.type)
         if instance.mode != "managed" or mapping is None:
             continue
         attributes = instance.attributes
+        if any(_true(lookup(attributes, path, index)) for path in mapping.template):
+            continue
         found.append(Server(
             address=instance.address,
             type=instance.type,
             module=instance.module,
             index=instance.index,
-            name=_text(first(attributes, mapping.name, by_id)),
-            public_ip=_text(first(attributes, mapping.public, by_id)),
-            private_ip=_text(first(attributes, mapping.private, by_id)),
-            tags=tags_of(first(attributes, mapping.tags, by_id)),
+            name=_text(first(attributes, mapping.name, index)),
+            public_ip=first_address(attributes, mapping.public, index),
+            private_ip=first_address(attributes, mapping.private, index),
+            tags=tags_of(first(attributes, mapping.tags, index)),
             attributes=attributes,
         ))
     return found
 
 
-class _ById:
-    """Managed instances by their ``id`` attribute, indexed on first use (most mappings never follow ids)."""
+def unmapped_servers(document: Document, mappings: t.Mapping[str, Mapping]) -> dict[str, int]:
+    """Resource types without a mapping that look like servers -> how many instances of each the document has.
+
+    Looks like a server: the type's name ends in a compute word (``lightsail_instance``,
+    ``windows_virtual_machine``), has no managed-service word, and an instance holds an IP address.
+    """
+    candidates: dict[str, list[Instance]] = {}
+    for instance in document.instances:
+        if instance.mode == "managed" and instance.type not in mappings and _compute_name(instance.type):
+            candidates.setdefault(instance.type, []).append(instance)
+    return {resource_type: len(instances) for resource_type, instances in candidates.items()
+            if any(_holds_address(instance.attributes) for instance in instances)}
+
+
+def _compute_name(resource_type: str) -> bool:
+    words = resource_type.split("_")
+    if re.fullmatch(r"v[0-9]+", words[-1]):
+        words = words[:-1]
+    return len(words) > 1 and words[-1] in COMPUTE_WORDS and not SERVICE_WORDS.intersection(words)
+
+
+def _holds_address(value: t.Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return _is_ip(address_of(value))
+    if depth < 4 and isinstance(value, (dict, list)):
+        return any(_holds_address(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified)
+
+
+def module_lineage(module: str) -> list[str]:
+    """A module's address and its parents', each module call also without its count/for_each key:
+    ``module.app.module.edge["eu"]`` -> ``module.app``, ``module.app.module.edge``, ``module.app.module.edge["eu"]``."""
+    found: list[str] = []
+    prefix = ""
+    for step in MODULE_STEP.findall(module):
+        call = step.split("[", 1)[0]
+        found.extend((prefix + call, prefix + step))
+        prefix += step + "."
+    return list(dict.fromkeys(found)) if found else [module] if module else []
+
+
+MODULE_STEP = re.compile(r'module\.[^.\["]+(?:\[(?:[0-9]+|"(?:[^"\\]|\\.)*")\])?')
+
+
+def _true(value: t.Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+class _Index:
+    """Managed instances by their ``id``, and by what they point at (``<-``); each table built on first use."""
 
     def __init__(self, instances: list[Instance]) -> None:
         self._instances = instances
-        self._index: dict[str, dict[str, t.Any]] | None = None
+        self._ids: dict[str, dict[str, t.Any]] | None = None
+        self._referring: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, t.Any]]] = {}
 
     def get(self, resource_id: t.Any) -> dict[str, t.Any] | None:
-        if self._index is None:
-            self._index = {str(instance.attributes["id"]): instance.attributes for instance in self._instances
-                           if instance.mode == "managed" and instance.attributes.get("id")}
-        return self._index.get(str(resource_id)) if isinstance(resource_id, (str, int)) else None
+        if self._ids is None:
+            self._ids = {str(instance.attributes["id"]): instance.attributes for instance in self._instances
+                         if instance.mode == "managed" and instance.attributes.get("id")}
+        return self._ids.get(str(resource_id)) if _is_key(resource_id) else None
+
+    def referring(self, resource_type: str, reference: tuple[str, ...], target: t.Any) -> dict[str, t.Any] | None:
+        """The first ``resource_type`` instance whose ``reference`` path holds ``target``."""
+        table = self._referring.get((resource_type, reference))
+        if table is None:
+            table = {}
+            for instance in self._instances:
+                if instance.mode == "managed" and instance.type == resource_type:
+                    value = _walk(instance.attributes, reference)
+                    if _is_key(value):
+                        table.setdefault(str(value), instance.attributes)
+            self._referring[(resource_type, reference)] = table
+        return table.get(str(target)) if _is_key(target) else None
 
 
-def lookup(attributes: t.Any, path: str, by_id: _ById | None = None) -> t.Any:
-    """The value at a dotted path (``network.0.ip``, ``nic_ids.0 -> ip``), or None."""
+def _is_key(value: t.Any) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and value != ""
+
+
+@dataclass(frozen=True)
+class _Hop:
+    kind: str  # "" (the instance itself), REFERENCE or BACK_REFERENCE
+    parts: tuple[str, ...]  # the path read after the hop
+    type: str = ""  # BACK_REFERENCE: the type of the instance that points here ...
+    reference: tuple[str, ...] = ()  # ... and its attribute that does
+
+
+HOP = re.compile(r"\s*(->|<-)\s*")
+BACK_HOP = re.compile(r"([A-Za-z0-9_-]+)\[([^\]\s]+)\](?:\.(\S+))?")
+
+
+def lookup(attributes: t.Any, path: str, index: _Index | None = None) -> t.Any:
+    """The value at a path (``network.0.ip``, ``nic_ids.0 -> ip``, ``<- eip[instance].ip``), or None."""
     value = attributes
-    for number, hop in enumerate(_compiled(path)):
-        if number:
-            value = by_id.get(value) if by_id is not None else None
-        for part in hop:
-            if isinstance(value, dict):
-                value = value.get(part)
-            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                return None
+    for hop in compiled(path):
+        if hop.kind == REFERENCE:
+            value = index.get(value) if index is not None else None
+        elif hop.kind == BACK_REFERENCE:
+            value = index.referring(hop.type, hop.reference, value) if index is not None else None
+        value = _walk(value, hop.parts)
+        if value is None:
+            return None
+    return value
+
+
+def _walk(value: t.Any, parts: tuple[str, ...]) -> t.Any:
+    for number, part in enumerate(parts):
+        if part == "*":
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            found = (_walk(item, parts[number + 1:]) for item in items)
+            return next((item for item in found if item not in EMPTY), None)
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
     return value
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(path: str) -> tuple[tuple[str, ...], ...]:
-    """``a.0 -> b`` -> ``(("a", "0"), ("b",))``: parsed once per path, not once per instance."""
-    return tuple(tuple(hop.strip().split(".")) for hop in path.split(REFERENCE))
+def compiled(path: str) -> tuple[_Hop, ...]:
+    """``a.0 -> b`` -> hops ``a.0`` then ``-> b``; ``<- t[ref].b`` starts at the instance's ``id``.
+    Parsed once per path, not once per instance; StateError for a path that cannot be parsed."""
+    pieces = HOP.split(path.strip())
+    hops = [_Hop("", _parts(pieces[0]) if pieces[0] else ("id",))]
+    for kind, text in zip(pieces[1::2], pieces[2::2]):
+        match = BACK_HOP.fullmatch(text)
+        if kind == REFERENCE:
+            hops.append(_Hop(kind, _parts(text)))
+        elif match:
+            hops.append(_Hop(kind, _parts(match[3] or ""), match[1], _parts(match[2])))
+        else:
+            raise StateError(f"path {path!r}: after {BACK_REFERENCE} comes TYPE[ATTRIBUTE].PATH, "
+                             f"e.g. <- openstack_compute_floatingip_associate_v2[instance_id].floating_ip")
+    return tuple(hops)
 
 
-def first(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str], by_id: _ById | None = None) -> t.Any:
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.strip().split(".") if part)
+
+
+def first(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str], index: _Index | None = None) -> t.Any:
     """The value of the first path that has a non-empty one."""
     for path in paths:
-        value = lookup(attributes, path, by_id)
-        if value not in (None, "", [], {}):
+        value = lookup(attributes, path, index)
+        if value not in EMPTY:
             return value
     return None
+
+
+def first_address(attributes: t.Mapping[str, t.Any], paths: t.Iterable[str], index: _Index | None = None) -> str:
+    """The first path's address: ``10.0.0.5/24`` gives ``10.0.0.5``; ``dhcp`` and the like are no address."""
+    for path in paths:
+        address = address_of(lookup(attributes, path, index))
+        if address:
+            return address
+    return ""
+
+
+def address_of(value: t.Any) -> str:
+    text = _text(value).strip()
+    if "/" in text:
+        try:
+            return str(ipaddress.ip_interface(text).ip)
+        except ValueError:
+            return ""
+    return "" if text.lower() in NOT_ADDRESSES else text
 
 
 def _text(value: t.Any) -> str:
@@ -320,6 +423,31 @@ def _reachable(value: t.Any, steps: list[t.Any]) -> bool:
     return True
 
 
+def without_provider_secrets(attributes: dict[str, t.Any], resource_type: str) -> dict[str, t.Any]:
+    """``attributes`` without what the provider declares sensitive for ``resource_type`` (``SENSITIVE``)."""
+    cleaned = attributes
+    for path in SENSITIVE.get(resource_type, ()):
+        cleaned = _without_path(cleaned, path.split("."))
+    return cleaned
+
+
+def _without_path(value: t.Any, parts: list[str]) -> t.Any:
+    """A copy of ``value`` without what ``parts`` (``*``: every item) lead to; ``value`` itself if nothing is there."""
+    head, rest = parts[0], parts[1:]
+    if head == "*" and rest and isinstance(value, (dict, list)):
+        if isinstance(value, dict):
+            return {key: _without_path(item, rest) for key, item in value.items()}
+        return [_without_path(item, rest) for item in value]
+    if not isinstance(value, dict) or head not in value:
+        return value
+    copy = dict(value)
+    if rest:
+        copy[head] = _without_path(value[head], rest)
+    else:
+        del copy[head]
+    return copy
+
+
 def without_marked(values: t.Any, marks: t.Any) -> t.Any:
     """``values`` without what ``marks`` (``terraform show -json``'s ``sensitive_values``) marks ``true``."""
     if marks is True:
@@ -333,15 +461,26 @@ def without_marked(values: t.Any, marks: t.Any) -> t.Any:
 
 
 def user_mappings(value: t.Any) -> dict[str, Mapping]:
-    """``{type: {name: PATH|[PATH...], public: ..., private: ..., tags: ...}}`` from the inventory file."""
+    """``{type: {name: PATH|[PATH...], public: ..., private: ..., tags: ..., template: ...}}`` from the inventory file."""
     if not isinstance(value, dict):
-        raise StateError("mappings: not a mapping of resource type to {name, public, private, tags}")
+        raise StateError("mappings: not a mapping of resource type to {name, public, private, tags, template}")
     mappings = {}
     for resource_type, spec in value.items():
-        if not isinstance(spec, dict) or not set(spec) <= {"name", "public", "private", "tags"}:
-            raise StateError(f"mappings.{resource_type}: not a mapping with name, public, private and tags "
+        if not isinstance(spec, dict) or not set(spec) <= set(MAPPING_KEYS):
+            raise StateError(f"mappings.{resource_type}: not a mapping with {', '.join(MAPPING_KEYS)} "
                              "(attribute paths like network.0.ip)")
         paths = {key: tuple([spec[key]] if isinstance(spec.get(key), str) else spec.get(key) or ())
-                 for key in ("name", "public", "private", "tags")}
-        mappings[str(resource_type)] = Mapping(paths["name"], paths["public"], paths["private"], paths["tags"])
+                 for key in MAPPING_KEYS}
+        for key, items in paths.items():
+            for path in items:
+                if not isinstance(path, str):
+                    raise StateError(f"mappings.{resource_type}.{key}: {path!r} is not an attribute path")
+                try:
+                    compiled(path)
+                except StateError as error:
+                    raise StateError(f"mappings.{resource_type}.{key}: {error}") from None
+        mappings[str(resource_type)] = Mapping(**paths)
     return mappings
+
+
+MAPPING_KEYS = ("name", "public", "private", "tags", "template")
