@@ -97,7 +97,11 @@ options:
     elements: str
     default: [Role, role]
   group_by_type:
-    description: Also put each host in C(tf_<resource type>) and, for resources in a module, C(tf_module_<module>).
+    description:
+      - Also put each host in C(tf_<resource type>) and, for resources in a module, in C(tf_module_<module>)
+        for the module and each of its parents, each module call also without its count or for_each key
+        (C(module.stack.module.node["a"]) gives C(tf_module_stack), C(tf_module_stack_module_node) and
+        C(tf_module_stack_module_node__a__)).
     type: bool
     default: true
   outputs_group:
