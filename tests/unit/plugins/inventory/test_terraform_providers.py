@@ -110,7 +110,7 @@ def test_lxc_containers_legacy_azure_vms_and_spot_requests_are_servers():
 
 def test_unmapped_server_types_are_named_once_and_services_are_not(tmp_path):
     assert _tfstate.unmapped_servers(document("compute.tfstate"), _tfstate.MAPPINGS) == {"aws_lightsail_instance": 2}
-    _, run = listed(tmp_path, "compute.tfstate")
+    run = listed(tmp_path, "compute.tfstate")[1]
     warnings = " ".join(run.stderr.split())
     assert warnings.count("aws_lightsail_instance looks like a server type but has no mapping") == 1
     assert "2 in " in warnings
@@ -188,7 +188,7 @@ def test_no_hosts_warns_and_on_empty_error_fails(tmp_path):
     failed = ansible_inventory(inventory_file(tmp_path, "destroyed.tfstate", on_empty="error"), "--list",
                                ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
     assert failed.returncode != 0 and "(on_empty: error)" in " ".join(failed.stderr.split())
-    _, run = listed(tmp_path, "compute.tfstate", on_empty="error")
+    run = listed(tmp_path, "compute.tfstate", on_empty="error")[1]
     assert "no hosts" not in run.stderr
 
 
@@ -202,6 +202,6 @@ def test_module_lineage_names_every_parent_and_each_call_without_its_key():
 
 
 def test_a_server_in_a_nested_module_is_in_the_groups_of_its_parents(tmp_path):
-    inventory, _ = listed(tmp_path, "compute.tfstate")
+    inventory = listed(tmp_path, "compute.tfstate")[0]
     for group in ("tf_module_stack", "tf_module_stack_module_node", "tf_module_stack_module_node__a__"):
         assert inventory[group]["hosts"] == ["nested-a"], group
