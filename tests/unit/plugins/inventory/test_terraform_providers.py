@@ -205,3 +205,14 @@ def test_a_server_in_a_nested_module_is_in_the_groups_of_its_parents(tmp_path):
     inventory = listed(tmp_path, "compute.tfstate")[0]
     for group in ("tf_module_stack", "tf_module_stack_module_node", "tf_module_stack_module_node__a__"):
         assert inventory[group]["hosts"] == ["nested-a"], group
+
+
+def test_an_elastic_ip_that_names_the_instance_is_its_public_address():
+    state = {"version": 4, "resources": [
+        {"mode": "managed", "type": "aws_instance", "name": "web", "instances": [{"attributes": {
+            "id": "i-0e", "public_ip": "3.5.5.5", "private_ip": "172.31.0.5", "tags": {"Name": "eip-web"}}}]},
+        {"mode": "managed", "type": "aws_eip", "name": "web", "instances": [{"attributes": {
+            "id": "eipalloc-1", "instance": "i-0e", "public_ip": "52.1.1.1", "domain": "vpc"}}]}]}
+    found = _tfstate.servers(_tfstate.parse(json.dumps(state), "eip"), _tfstate.MAPPINGS)
+    assert [(server.name, server.public_ip, server.private_ip) for server in found] == [
+        ("eip-web", "52.1.1.1", "172.31.0.5")]
