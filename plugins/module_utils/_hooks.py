@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, show
+from ansible_collections.berth.deploy.plugins.module_utils._checks import CONTROL_CHARACTERS, Checker, show
 
 # In the order they run during a deploy; on_failure replaces post_deploy when the deploy failed.
 HOOK_NAMES = ("pre_deploy", "pre_app_boot", "post_app_boot", "post_deploy", "on_failure")
@@ -63,6 +63,10 @@ def _file_list(check: Checker, path: str, files: t.Any) -> list[str]:
         check.problem(path, f"{show(files)} is not a file path or a list of file paths "
                             "(a .yml/.yaml task file or an executable script)")
         return []
+    for index, file in enumerate(files):
+        if CONTROL_CHARACTERS.search(file):
+            check.problem(f"{path}[{index}]", f"{show(file)} holds a line break or another control character")
+            return []
     return files
 
 

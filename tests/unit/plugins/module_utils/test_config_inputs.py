@@ -62,6 +62,11 @@ def test_the_rails_pool_check_reads_a_process_count_that_is_not_a_number_as_unse
     assert plan["rails"]["connections"]["steady"] == 1 * 5  # 1 process x the default pool of 5, on 1 host
 
 
+def test_hook_paths_with_control_characters_are_problems():
+    one_problem({"berth_hooks": {"post_deploy": ["~\x00/notify.sh"]}},
+                "berth_hooks.post_deploy[0]: '~\\x00/notify.sh' holds a line break or another control character")
+
+
 def test_deeply_nested_values_and_alias_loops_are_refused_before_reading():
     nested: list = []
     inner = nested

@@ -21,12 +21,11 @@ from ansible_collections.berth.deploy.plugins.module_utils._rails import RAILS_K
 # from the string constants of the code it tests, and would put it in the other values too.
 MARKER = bytes([83, 101, 75, 114, 69, 116, 55, 113]).decode()
 GROUPS = {"web": ["h1", "h2"], "job": ["h2"], "db": ["h1"], "all": ["h1", "h2"]}
-RUNS = {"deep": 1400, "anything": 600, "valid": 300}
+RUNS = {"deep": 1000, "one": 1500, "anything": 500, "valid": 300}  # 3,300 examples
 PROPERTY_SETTINGS = dict(derandomize=True, database=None, deadline=None,
                          phases=[Phase.explicit, Phase.generate, Phase.shrink],
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                 HealthCheck.filter_too_much])
-
 
 
 def text(max_size):
@@ -185,7 +184,9 @@ def deep_strategies():
         "berth_rails": hostile(any_keys(RAILS_KEYS)),
         "berth_migrate": hostile(any_keys(_config.MIGRATE_KEYS + ("other",))),
         "berth_boot": hostile(any_keys(_config.BOOT_KEYS)),
-        "berth_hooks": hostile(st.dictionaries(st.sampled_from(HOOK_NAMES + ("bogus",)), ANYTHING, max_size=2)),
+        "berth_hooks": hostile(st.dictionaries(st.sampled_from(HOOK_NAMES + ("bogus",)), hostile(st.lists(st.sampled_from(
+            ["~\x00/x", "~nobody/x", "~/x.sh", "\udc80.yml", "/etc", "/etc/hostname", "x.yml", " ", "a\nb.sh"]),
+            max_size=2)), max_size=2)),
         "berth_maintenance": hostile(any_keys(_config.MAINTENANCE_DEFAULTS)),
         "berth_logging": hostile(any_keys(_config.LOGGING_KEYS)),
         **{name: ANYTHING for name in _config.DEFAULTS if name.startswith("berth_host_") or name in (
@@ -198,6 +199,16 @@ def deep_strategies():
 def variables_deep():
     required, optional = deep_strategies()
     return mapping(required, optional)
+
+
+def one_variable_hostile():
+    """A valid configuration with one variable drawn as in variables_deep: each example reaches deep into it."""
+    required, optional = deep_strategies()
+    strategies = {**required, **optional}
+    valid = {"berth_service": "myapp", "berth_image": "registry.example.com/acme/myapp", "berth_version": "v1",
+             "berth_roles": {"web": {"proxy": {"host": "app.example.com", "app_port": 3000}}, "job": {"cmd": "x"}}}
+    return st.sampled_from(sorted(strategies)).flatmap(
+        lambda name: strategies[name].map(lambda value: {**valid, name: value}))
 
 
 def variables_anything():
@@ -254,6 +265,12 @@ def check_plan_or_problems(variables, mode):
 @settings(max_examples=RUNS["deep"], **PROPERTY_SETTINGS)
 @given(variables=variables_deep(), mode=st.sampled_from(_config.MODES))
 def test_deep_hostile_values_give_a_plan_or_problems_and_never_a_secret(variables, mode):
+    check_plan_or_problems(variables, mode)
+
+
+@settings(max_examples=RUNS["one"], **PROPERTY_SETTINGS)
+@given(variables=one_variable_hostile(), mode=st.sampled_from(_config.MODES))
+def test_one_hostile_variable_gives_a_plan_or_problems_and_never_a_secret(variables, mode):
     check_plan_or_problems(variables, mode)
 
 
