@@ -70,7 +70,7 @@ def test_hook_paths_with_control_characters_are_problems():
 def test_deeply_nested_values_and_alias_loops_are_refused_before_reading():
     nested: list = []
     inner = nested
-    for _ in range(40):
+    for _level in range(40):
         inner.append([])
         inner = inner[0]
     loop: dict = {}

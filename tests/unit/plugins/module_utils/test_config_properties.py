@@ -122,6 +122,7 @@ def role():
 
 def files():
     entry = misplaced(mapping(optional={
+        **{key: ANYTHING for key in FILE_KEYS},
         "dest": hostile(st.sampled_from(["/etc/app.conf", "relative", "/a/"])), "content": secret_values(),
         "src": hostile(st.sampled_from(["missing.j2", "/etc/hostname"])), "mode": SCALARS, "owner": SCALARS,
         "group": SCALARS,
