@@ -20,7 +20,9 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, read_env, read_volumes
+from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALENDAR_PATTERN, CONTROL_CHARACTERS, HIDDEN,
+                                                                           Checker, kind, read_env, read_volumes,
+                                                                           scalar_text, show)
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._options import (OptionError, normalize_options, parse_publish,
                                                                             parse_volume)
@@ -45,10 +47,20 @@ REDIS_UID = 999  # the official image's redis user
 REDIS_CONF = "/usr/local/etc/redis/redis.conf"
 DATA_ROOT = "/var/lib/berth"
 BACKUP_ROOT = "/var/backups/berth"
-MODE_PATTERN = re.compile(r"^0?[0-7]{3}$")
-OWNER_PATTERN = re.compile(r"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$")
-SETTING_PATTERN = re.compile(r"^[a-z_][a-z0-9_.]*$")
-REDIS_SIZE_PATTERN = re.compile(r"^[0-9]+(b|kb|mb|gb)?$", re.IGNORECASE)
+MODE_PATTERN = re.compile(r"0?[0-7]{3}")
+OWNER_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}")
+SETTING_PATTERN = re.compile(r"[a-z_][a-z0-9_.]*")
+REDIS_SIZE_PATTERN = re.compile(r"[0-9]{1,19}(b|kb|mb|gb)?", re.IGNORECASE)
+FILE_DEST_PATTERN = re.compile(r"/[^\s:]*[^/\s:]")
+HOST_PATH_PATTERN = re.compile(r"/\S*")
+POSTGRES_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Host directories an accessory may not take as a whole (they are chowned, set to 0700, filled with dumps).
+SYSTEM_DIRECTORIES = frozenset((
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin",
+    "/usr/share", "/var", "/var/backups", "/var/cache", "/var/lib", "/var/lib/docker", "/var/log", "/var/run",
+    "/var/spool", "/var/tmp", DATA_ROOT, BACKUP_ROOT,
+))
 
 
 class Context(t.NamedTuple):
@@ -66,7 +78,7 @@ class Context(t.NamedTuple):
 def accessories_plan(check: Checker, raw: t.Mapping[str, t.Any], context: Context) -> dict[str, dict[str, t.Any]]:
     """Every accessory of the service, normalized, keyed by name."""
     plan: dict[str, dict[str, t.Any]] = {}
-    for name, value in check.mapping("berth_accessories", raw["berth_accessories"]).items():
+    for name, value in check.mapping("berth_accessories", raw["berth_accessories"], secret=True).items():
         plan[str(name)] = _generic(check, f"berth_accessories.{name}", str(name), value, context)
     for variable, build in (("berth_postgres", _postgres), ("berth_redis", _redis)):
         if not raw[variable]:
@@ -86,7 +98,7 @@ def _generic(check: Checker, path: str, name: str, value: t.Any, context: Contex
              kind: str = "generic") -> dict[str, t.Any]:
     if not _naming.is_valid_name(name):
         check.problem(path, "accessory names use lowercase letters, digits and - (they name containers)")
-    settings = check.mapping(path, value, ACCESSORY_KEYS)
+    settings = check.mapping(path, value, ACCESSORY_KEYS, secret=True)  # env.secret and files are inside
     container = _naming.role_prefix(context.service, name, context.destination)
     image = check.string(f"{path}.image", settings.get("image"), required=True,
                          allowed="an image with its tag, e.g. postgres:17 or registry.example.com/redis:7")
@@ -94,11 +106,11 @@ def _generic(check: Checker, path: str, name: str, value: t.Any, context: Contex
     cmd = settings.get("cmd")
     if cmd is not None and not (isinstance(cmd, str) and cmd.strip()) and not (
             isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd)):
-        check.problem(f"{path}.cmd", f"{cmd!r} is not a command (a string or a list of strings)")
+        check.problem(f"{path}.cmd", f"{show(cmd)} is not a command (a string or a list of strings)")
     config_dir = f"{context.state_dir}/{context.service}/accessories/{container}"
     data_dir = f"{DATA_ROOT}/{container}"
     files = _files(check, f"{path}.files", settings.get("files"), config_dir, context.inventory_dir)
-    directories = _directories(check, f"{path}.directories", settings.get("directories"), data_dir)
+    directories = _directories(check, f"{path}.directories", settings.get("directories"), data_dir, context.state_dir)
     volumes = read_volumes(check, f"{path}.volumes", settings.get("volumes"))
     binds = [f"{item['path']}:{item['dest']}:ro" for item in files] + \
             [f"{item['path']}:{item['container_path']}" for item in directories] + volumes
@@ -135,7 +147,7 @@ def _options(check: Checker, path: str, settings: dict[str, t.Any]) -> dict[str,
     if settings.get("healthcheck") is not None:
         options["healthcheck"] = settings["healthcheck"]
     publish = _publish_entry(check, f"{path}.port", settings["port"]) if settings.get("port") is not None else None
-    if publish:
+    if publish and isinstance(options.get("publish", []), list):
         options["publish"] = list(options.get("publish", [])) + [publish]
     _normalized, problems = normalize_options(options)
     for option, message in problems:
@@ -146,7 +158,10 @@ def _options(check: Checker, path: str, settings: dict[str, t.Any]) -> dict[str,
 
 def _publish_entry(check: Checker, path: str, value: t.Any) -> str | None:
     """``PORT`` -> ``127.0.0.1:PORT:PORT``; ``HOST_PORT:PORT`` -> on 127.0.0.1; ``ADDRESS:HOST_PORT:PORT`` as given."""
-    text = str(value)
+    text = scalar_text(value)
+    if text is None:
+        check.problem(path, f"{show(value)} is not a port, HOST_PORT:PORT or ADDRESS:HOST_PORT:PORT")
+        return None
     try:
         container_port, (address, host_port) = parse_publish(text)
     except OptionError as error:
@@ -172,8 +187,8 @@ def _files(check: Checker, path: str, value: t.Any, config_dir: str, inventory_d
     files = []
     for index, item in enumerate(value):
         where = f"{path}[{index}]"
-        entry = check.mapping(where, item, FILE_KEYS)
-        dest = check.string(f"{where}.dest", entry.get("dest"), re.compile(r"^/[^\s:]*[^/\s:]$"),
+        entry = check.mapping(where, item, FILE_KEYS, secret=True)  # content may be a secret
+        dest = check.string(f"{where}.dest", entry.get("dest"), FILE_DEST_PATTERN,
                             "an absolute path of a file in the container", required=True)
         if ("src" in entry) == ("content" in entry):
             check.problem(where, "needs exactly one of src (a template on the controller) or content")
@@ -194,11 +209,11 @@ def _template(check: Checker, path: str, value: t.Any, inventory_dir: str) -> st
     if src and not src.startswith("/") and inventory_dir:
         src = os.path.join(inventory_dir, src)
     if src and (inventory_dir or src.startswith("/")) and not os.path.isfile(src):
-        check.problem(path, f"{src!r} is not a file on the controller (relative paths start at the inventory directory)")
+        check.problem(path, f"{show(src)} is not a file on the controller (relative paths start at the inventory directory)")
     return src
 
 
-def _directories(check: Checker, path: str, value: t.Any, data_dir: str) -> list[dict[str, t.Any]]:
+def _directories(check: Checker, path: str, value: t.Any, data_dir: str, state_dir: str) -> list[dict[str, t.Any]]:
     """``HOST_DIR:/container/path`` (relative HOST_DIR under ``data_dir``), or {path, mode, owner, group}."""
     if value is None:
         return []
@@ -212,7 +227,11 @@ def _directories(check: Checker, path: str, value: t.Any, data_dir: str) -> list
         spec = check.string(f"{where}.path", entry.get("path"), required=True, allowed="HOST_DIR:/container/path")
         host, _colon, container_path = spec.partition(":")
         if spec and (not host or not container_path.startswith("/") or ":" in container_path):
-            check.problem(f"{where}.path", f"{spec!r} is not HOST_DIR:/container/path")
+            check.problem(f"{where}.path", f"{show(spec)} is not HOST_DIR:/container/path")
+        elif host.startswith("/"):
+            _host_directory(check, f"{where}.path", host, state_dir)
+        elif ".." in host.split("/"):
+            check.problem(f"{where}.path", f"{show(spec)}: a relative HOST_DIR stays inside {data_dir} (no ..)")
         directories.append({
             "path": host if host.startswith("/") else f"{data_dir}/{host}",
             "container_path": container_path,
@@ -221,6 +240,20 @@ def _directories(check: Checker, path: str, value: t.Any, data_dir: str) -> list
             "group": _owner(check, f"{where}.group", entry.get("group", entry.get("owner", "root"))),
         })
     return directories
+
+
+def _host_directory(check: Checker, path: str, directory: str, state_dir: str) -> str:
+    """An absolute host directory berth may take over; -> "" after reporting one it may not."""
+    if not HOST_PATH_PATTERN.fullmatch(directory):
+        check.problem(path, f"{show(directory)} is not an absolute path without spaces")
+        return ""
+    normalized = "/" + posixpath.normpath(directory).lstrip("/")
+    if normalized in SYSTEM_DIRECTORIES or normalized == posixpath.normpath(state_dir or "/"):
+        check.problem(path, f"{show(directory)} is the root, a system directory or berth's own: an accessory may not "
+                            "take it over as a whole (it is chowned and set to mode 0700): give a directory of its own, "
+                            "e.g. /srv/<service>-<accessory>")
+        return ""
+    return directory
 
 
 def _check_unique_mounts(check: Checker, path: str, binds: list[str]) -> None:
@@ -239,8 +272,8 @@ def _check_unique_mounts(check: Checker, path: str, binds: list[str]) -> None:
 def _mode(check: Checker, path: str, value: t.Any) -> str:
     """A file mode as '0640'; an unquoted YAML 0640 arrives as the int 416 and is read back as octal."""
     text = f"{value:o}" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777 else str(value)
-    if not MODE_PATTERN.match(text):
-        check.problem(path, f"{value!r} is not an octal file mode in quotes, e.g. '0640'")
+    if not MODE_PATTERN.fullmatch(text):
+        check.problem(path, f"{show(value)} is not an octal file mode in quotes, e.g. '0640'")
         return "0644"
     return text.rjust(4, "0")
 
@@ -264,9 +297,9 @@ def _hosts(check: Checker, path: str, value: t.Any, name: str, context: Context)
         elif entry in every_host:
             hosts.append(entry)
         elif context.groups:
-            check.problem(path, f"{entry!r} is neither a host nor a group of the inventory")
+            check.problem(path, f"{show(entry)} is neither a host nor a group of the inventory")
     if context.groups and entries and not hosts:
-        check.problem(path, f"{entries!r} names no host: the accessory would run nowhere")
+        check.problem(path, f"{show(entries)} names no host: the accessory would run nowhere")
     return list(dict.fromkeys(hosts))
 
 
@@ -280,30 +313,28 @@ def _data_mount(data: str, default_volume: str, container_path: str, owner: int)
 def _postgres(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     """``berth_postgres``: the official postgres image's contract (POSTGRES_* env, PGDATA, uid 999)."""
     path = "berth_postgres"
-    settings = check.mapping(path, value, POSTGRES_KEYS)
+    settings = check.mapping(path, value, POSTGRES_KEYS, secret=True)  # the password is inside
     name = check.string(f"{path}.name", settings.get("name", "db"), _naming.NAME_PATTERN,
                         "lowercase letters, digits and -") or "db"
-    identifier = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
     user = check.string(f"{path}.user", settings.get("user") or context.service.replace("-", "_") or "postgres",
-                        identifier, "a Postgres role name: lowercase letters, digits and _")
-    database = check.string(f"{path}.database", settings.get("database") or user, identifier,
+                        POSTGRES_IDENTIFIER, "a Postgres role name: lowercase letters, digits and _")
+    database = check.string(f"{path}.database", settings.get("database") or user, POSTGRES_IDENTIFIER,
                             "a database name: lowercase letters, digits and _")
-    password = settings.get("password")
-    if not isinstance(password, str) or not password:
-        check.problem(f"{path}.password", "is required, a non-empty string (keep it in Ansible Vault; the value is not shown)")
+    check.secret(f"{path}.password", settings.get("password"), required=True)
     max_connections = check.integer(f"{path}.max_connections", settings.get("max_connections", POSTGRES_DEFAULT_MAX_CONNECTIONS),
                                     5, 100000, "connections")
     server_settings = check.mapping(f"{path}.settings", settings.get("settings"))
     cmd = ["postgres", "-c", f"max_connections={max_connections}"]
     for key, setting in sorted(server_settings.items()):
-        if not SETTING_PATTERN.match(str(key)) or key == "max_connections":
+        text = "on" if setting is True else "off" if setting is False else scalar_text(setting)
+        if not SETTING_PATTERN.fullmatch(str(key)) or key == "max_connections":
             check.problem(f"{path}.settings.{key}", "is not a Postgres setting name (max_connections has its own key)")
-        elif isinstance(setting, (dict, list)) or setting is None:
-            check.problem(f"{path}.settings.{key}", f"{setting!r} is not a string or number")
+        elif text is None or CONTROL_CHARACTERS.search(text):
+            check.problem(f"{path}.settings.{key}", f"{show(setting)} is not a string or number on one line")
         else:
-            cmd += ["-c", f"{key}={'on' if setting is True else 'off' if setting is False else setting}"]
+            cmd += ["-c", f"{key}={text}"]
     container = _naming.role_prefix(context.service, name, context.destination)
-    data = check.string(f"{path}.data", settings.get("data"))
+    data = _data(check, f"{path}.data", settings.get("data"), context.state_dir)
     generic = {
         "image": settings.get("image", "postgres:17"),
         "hosts": settings.get("hosts"),
@@ -322,39 +353,50 @@ def _postgres(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any
     accessory = _generic(check, path, name, generic, context, kind="postgres")
     accessory["secret_names"] = ["POSTGRES_PASSWORD"]
     accessory["postgres"] = {"user": user, "database": database, "max_connections": max_connections, "port": 5432,
-                             "backup": _backup(check, f"{path}.backup", settings.get("backup"), container)}
+                             "backup": _backup(check, f"{path}.backup", settings.get("backup"), container,
+                                               context.state_dir)}
     return accessory
 
 
-def _backup(check: Checker, path: str, value: t.Any, container: str) -> dict[str, t.Any]:
+def _data(check: Checker, path: str, value: t.Any, state_dir: str) -> str:
+    """``data``: empty, a volume name, or an absolute host directory that is not a system directory."""
+    data = check.string(path, value)
+    return _host_directory(check, path, data, state_dir) if data.startswith("/") else data
+
+
+def _backup(check: Checker, path: str, value: t.Any, container: str, state_dir: str) -> dict[str, t.Any]:
     backup = check.mapping(path, value, BACKUP_KEYS)
+    directory = check.string(f"{path}.dir", backup.get("dir", f"{BACKUP_ROOT}/{container}"), HOST_PATH_PATTERN,
+                             "an absolute path on the host")
     return {
-        "schedule": check.string(f"{path}.schedule", backup.get("schedule", "daily")),
+        # OnCalendar= of a systemd timer
+        "schedule": check.string(f"{path}.schedule", backup.get("schedule", "daily"), CALENDAR_PATTERN,
+                                 "empty, or a systemd calendar event like daily or Mon..Fri 03:00"),
         "keep": check.integer(f"{path}.keep", backup.get("keep", 7), 1, 10000, "a number of backups to keep"),
-        "dir": check.string(f"{path}.dir", backup.get("dir", f"{BACKUP_ROOT}/{container}"), re.compile(r"^/[^\s]*$"),
-                            "an absolute path on the host").rstrip("/"),
+        "dir": (_host_directory(check, f"{path}.dir", directory, state_dir) if directory else "").rstrip("/"),
     }
 
 
 def _redis(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     """``berth_redis``: the official redis image's contract (/data, uid 999), configured by one redis.conf."""
     path = "berth_redis"
-    settings = check.mapping(path, value, REDIS_KEYS)
+    settings = check.mapping(path, value, REDIS_KEYS, secret=True)  # the password is inside
     name = check.string(f"{path}.name", settings.get("name", "redis"), _naming.NAME_PATTERN,
                         "lowercase letters, digits and -") or "redis"
     password = settings.get("password")
-    if password is not None and (not isinstance(password, str) or not password):
-        check.problem(f"{path}.password", "is empty or not a string (the value is not shown)")
-    elif isinstance(password, str) and any(char in password for char in '"\\\r\n'):
+    if password is not None and not isinstance(password, str):
+        check.problem(f"{path}.password", f"is {kind(password)}, not a string {HIDDEN}")
+    elif password is not None and check.secret(f"{path}.password", password, required=True) and \
+            ('"' in password or "\\" in password):
         check.problem(f"{path}.password", "holds a double quote, a backslash or a line break, which redis.conf "
-                                          "cannot hold (the value is not shown)")
+                                          f"cannot hold {HIDDEN}")
     maxmemory = check.string(f"{path}.maxmemory", settings.get("maxmemory", ""), REDIS_SIZE_PATTERN,
                              "a size like 256mb or 1gb (empty: no limit)")
     policy = check.string(f"{path}.maxmemory_policy", settings.get("maxmemory_policy", "noeviction"))
     if policy and policy not in REDIS_POLICIES:
-        check.problem(f"{path}.maxmemory_policy", f"{policy!r} is not one of {', '.join(REDIS_POLICIES)}")
+        check.problem(f"{path}.maxmemory_policy", f"{show(policy)} is not one of {', '.join(REDIS_POLICIES)}")
     container = _naming.role_prefix(context.service, name, context.destination)
-    data = check.string(f"{path}.data", settings.get("data"))
+    data = _data(check, f"{path}.data", settings.get("data"), context.state_dir)
     generic = {
         "image": settings.get("image", "redis:7"),
         "hosts": settings.get("hosts"),

@@ -14,7 +14,8 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _naming
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, read_env, read_volumes, show
+from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALENDAR_PATTERN, Checker, read_env, read_volumes,
+                                                                           show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
@@ -99,14 +100,18 @@ LOGGING_KEYS = ("driver", "options")
 BOOT_KEYS = ("limit", "wait")
 MIGRATE_KEYS = ("cmd", "when", "role", "timeout")
 MIGRATE_WHEN = ("before_switch",)
-PERCENT_PATTERN = re.compile(r"^([1-9][0-9]?|100)%$")
+# Patterns match whole values (re.fullmatch): "$" would also match before a final newline.
+PERCENT_PATTERN = re.compile(r"([1-9][0-9]?|100)%")
 
 IMAGE_PATTERN = re.compile(
-    r"^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+    r"(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
-HOSTNAME_PATTERN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
-REGISTRY_SERVER_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?$")
+HOSTNAME_PATTERN = re.compile(r"(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+REGISTRY_SERVER_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?")
+ABSOLUTE_PATH_PATTERN = re.compile(r"/\S*")
+URL_PATH_PATTERN = re.compile(r"/[^\s`]*")
+LOG_LEVEL_PATTERN = re.compile(r"TRACE|DEBUG|INFO|WARN|ERROR|FATAL|PANIC")
 
 
 class ConfigError(Exception):
@@ -126,7 +131,7 @@ def _merge(defaults: dict[str, t.Any], given: dict[str, t.Any]) -> dict[str, t.A
 def _registry(check: Checker, value: t.Any) -> dict[str, str] | None:
     if not value:
         return None
-    registry = check.mapping("berth_registry", value, REGISTRY_KEYS)
+    registry = check.mapping("berth_registry", value, REGISTRY_KEYS, secret=True)
     server = check.string("berth_registry.server", registry.get("server"), REGISTRY_SERVER_PATTERN,
                           "a registry host[:port], e.g. ghcr.io or registry.example.com:5000", required=True)
     username = check.string("berth_registry.username", registry.get("username"))
@@ -145,13 +150,13 @@ def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
     proxy["container_name"] = check.string(f"{path}.container_name", proxy["container_name"],
                                            _naming.NAME_PATTERN, "lowercase letters, digits and -")
     proxy["publish_address"] = check.string(f"{path}.publish_address", proxy["publish_address"])
-    proxy["config_dir"] = check.string(f"{path}.config_dir", proxy["config_dir"], re.compile(r"^/"),
+    proxy["config_dir"] = check.string(f"{path}.config_dir", proxy["config_dir"], ABSOLUTE_PATH_PATTERN,
                                        "an absolute path")
     proxy["throttle_ms"] = check.integer(f"{path}.throttle_ms", proxy["throttle_ms"], 0, 60000, "milliseconds")
     proxy["drain_settle"] = check.number(f"{path}.drain_settle", proxy["drain_settle"], 0, 300)
     proxy["confirm_timeout"] = check.integer(f"{path}.confirm_timeout", proxy["confirm_timeout"], 1, 600, "seconds")
     proxy["log_level"] = check.string(f"{path}.log_level", proxy["log_level"],
-                                      re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR|FATAL|PANIC)$"),
+                                      LOG_LEVEL_PATTERN,
                                       "TRACE, DEBUG, INFO, WARN, ERROR, FATAL or PANIC")
     proxy["access_log"] = check.boolean(f"{path}.access_log", proxy["access_log"])
     proxy["trusted_ips"] = check.string_list(f"{path}.trusted_ips", proxy["trusted_ips"])
@@ -168,7 +173,7 @@ def _maintenance(check: Checker, value: t.Any) -> dict[str, str]:
     """Defaults of playbooks/maintenance.yml: the message, and a page template on the controller."""
     maintenance = _merge(MAINTENANCE_DEFAULTS, check.mapping("berth_maintenance", value, tuple(MAINTENANCE_DEFAULTS)))
     message = check.string("berth_maintenance.message", maintenance["message"])
-    page = check.string("berth_maintenance.page", maintenance["page"], re.compile(r"^/"),
+    page = check.string("berth_maintenance.page", maintenance["page"], re.compile(r"/.*"),
                         "an absolute path on the controller, e.g. {{ inventory_dir }}/maintenance.html")
     if page.startswith("/") and not os.path.isfile(page):
         check.problem("berth_maintenance.page", f"{page!r} is not a file on the controller")
@@ -189,16 +194,16 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     if route.get("host") is not None:
         hosts = [check.string(f"{path}.host", route["host"])] + hosts
     for host in hosts:
-        if host and not HOSTNAME_PATTERN.match(host):
+        if host and not HOSTNAME_PATTERN.fullmatch(host):
             check.problem(f"{path}.hosts", f"{show(host)} is not a host name (e.g. app.example.com)")
-    path_prefix = check.string(f"{path}.path_prefix", route.get("path_prefix", "/"), re.compile(r"^/[^\s`]*$"),
+    path_prefix = check.string(f"{path}.path_prefix", route.get("path_prefix", "/"), URL_PATH_PATTERN,
                                "a URL path starting with /")
     if not hosts and path_prefix in ("", "/"):
         check.problem(path, "needs host (or hosts) or a path_prefix, so the proxy knows which requests are this role's")
     app_port = check.integer(f"{path}.app_port", route.get("app_port", 80), 1, 65535, "a port")
     health_given = check.mapping(f"{path}.healthcheck", route.get("healthcheck"), tuple(HEALTHCHECK_DEFAULTS))
     health = _merge(HEALTHCHECK_DEFAULTS, health_given)
-    health["path"] = check.string(f"{path}.healthcheck.path", health["path"], re.compile(r"^/[^\s`]*$"),
+    health["path"] = check.string(f"{path}.healthcheck.path", health["path"], URL_PATH_PATTERN,
                                   "a URL path starting with /")
     health["port"] = check.integer(f"{path}.healthcheck.port", health["port"] or app_port, 1, 65535, "a port")
     health["interval"] = check.number(f"{path}.healthcheck.interval", health["interval"], 0.1, 60)
@@ -218,7 +223,7 @@ def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> 
     path = f"berth_roles.{name}"
     if not _naming.is_valid_name(name):
         check.problem(path, "role names use lowercase letters, digits and - (they name inventory groups)")
-    role = check.mapping(path, value, ROLE_KEYS)
+    role = check.mapping(path, value, ROLE_KEYS, secret=True)  # env.secret is inside
     clear, secret_names = read_env(check, f"{path}.env", role.get("env"))
     cmd = role.get("cmd")
     if cmd is not None and not (isinstance(cmd, str) and cmd.strip()) and not (
@@ -269,9 +274,10 @@ def _migrate(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
         check.problem("berth_migrate.when", f"{show(when)} is not one of {', '.join(MIGRATE_WHEN)}")
     web_roles = [name for name, role in roles.items() if role["proxy"]]
     role = migrate.get("role") or (web_roles or list(roles) or [None])[0]
-    if role not in roles:
+    if not isinstance(role, str) or role not in roles:
         check.problem("berth_migrate.role", f"{show(role)} is not a role of berth_roles ({', '.join(roles)})")
-    hosts = [host for host in groups.get(role, []) if play_hosts is None or host in play_hosts]
+    role = role if isinstance(role, str) else None
+    hosts = [host for host in groups.get(role, []) if play_hosts is None or host in play_hosts] if role else []
     if groups and cmd and role in roles and not hosts:
         check.problem("berth_migrate.role", f"no host of role {role} (inventory group {role}) is in this run "
                                             "to run the migration on; check the inventory and --limit")
@@ -284,7 +290,7 @@ def _boot(check: Checker, value: t.Any) -> dict[str, t.Any]:
     """Rolling batches: ``limit`` hosts (a count or a percentage) at a time, ``wait`` seconds between batches."""
     boot = check.mapping("berth_boot", value, BOOT_KEYS)
     limit = boot.get("limit", "100%")
-    if isinstance(limit, str) and PERCENT_PATTERN.match(limit.strip()):
+    if isinstance(limit, str) and PERCENT_PATTERN.fullmatch(limit.strip()):
         limit = limit.strip()
     else:
         limit = check.integer("berth_boot.limit", limit, 1, 10000, "a number of hosts or a percentage like 25%")
@@ -311,6 +317,9 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         raise ConfigError([f"mode: {mode!r} is not one of {', '.join(MODES)}"])
     for name in unknown_variables(variables):
         check.problem(name, "unknown variable (a typo?); berth.deploy reads: " + ", ".join(sorted(DEFAULTS)))
+    unsafe = [problem for name in DEFAULTS for problem in unreadable(name, variables.get(name))]
+    if unsafe:  # reading on could not even show the values
+        raise ConfigError(check.problems + unsafe)
     raw = {name: default if variables.get(name) is None else variables[name] for name, default in DEFAULTS.items()}
 
     service = check.string("berth_service", raw["berth_service"], _naming.NAME_PATTERN,
@@ -326,7 +335,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                            required=(mode == "deploy"))
     drain_timeout = check.integer("berth_drain_timeout", raw["berth_drain_timeout"], 0, 3600, "seconds")
     env_clear, env_secret_names = read_env(check, "berth_env", raw["berth_env"])
-    state_dir = check.string("berth_state_dir", raw["berth_state_dir"], re.compile(r"^/[^\s]*$"),
+    state_dir = check.string("berth_state_dir", raw["berth_state_dir"], ABSOLUTE_PATH_PATTERN,
                              "an absolute path", required=True).rstrip("/")
     common = {
         "state_dir": state_dir,
@@ -392,10 +401,13 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
 
 
 # Role berth.deploy.host.
-HOST_SIZE_PATTERN = re.compile(r"^[0-9]+[kmg]?$")
-HOST_USER_PATTERN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-HOST_PORT_PATTERN = re.compile(r"^([0-9]{1,5})(/tcp|/udp)?$")
-HOST_UNTIL_PATTERN = re.compile(r"^(([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{9,}(\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}\S*)$")
+HOST_SIZE_PATTERN = re.compile(r"[0-9]{1,12}[kmg]?")
+HOST_USER_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+HOST_PORT_PATTERN = re.compile(r"([0-9]{1,5})(/tcp|/udp)?")
+# Docker's "until" filter: a Go duration, a Unix timestamp, or an RFC 3339 date or date and time.
+HOST_UNTIL_PATTERN = re.compile(r"([0-9]{1,9}(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{9,12}(\.[0-9]{1,9})?"
+                                r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+                                r"(Z|[+-][0-9]{2}:[0-9]{2})?)?")
 
 
 def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -422,7 +434,7 @@ def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         if isinstance(raw["berth_host_firewall_allow_ports"], list) else raw["berth_host_firewall_allow_ports"]
     ports = check.string_list("berth_host_firewall_allow_ports", ports)
     for index, port in enumerate(ports):
-        match = HOST_PORT_PATTERN.match(port)
+        match = HOST_PORT_PATTERN.fullmatch(port)
         if not match or not 1 <= int(match.group(1)) <= 65535:
             check.problem(f"berth_host_firewall_allow_ports[{index}]", f"{show(port)} is not PORT, PORT/tcp or PORT/udp")
     keys = check.string_list("berth_host_deploy_user_keys", raw["berth_host_deploy_user_keys"])
@@ -443,7 +455,8 @@ def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "firewall": choice("berth_host_firewall", ("none", "nftables", "ufw")),
         "ssh_allow": ssh_allow,
         "firewall_allow_ports": ports,
-        "prune_schedule": check.string("berth_host_prune_schedule", raw["berth_host_prune_schedule"]),
+        "prune_schedule": check.string("berth_host_prune_schedule", raw["berth_host_prune_schedule"], CALENDAR_PATTERN,
+                                       "empty, or a systemd calendar event like daily or Mon..Fri 03:00"),
         "prune_until": check.string("berth_host_prune_until", raw["berth_host_prune_until"], HOST_UNTIL_PATTERN,
                                     "a duration like 24h or 90m, or a timestamp", required=True),
     }

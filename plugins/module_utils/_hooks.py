@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker
+from ansible_collections.berth.deploy.plugins.module_utils._checks import CONTROL_CHARACTERS, Checker, show
 
 # In the order they run during a deploy; on_failure replaces post_deploy when the deploy failed.
 HOOK_NAMES = ("pre_deploy", "pre_app_boot", "post_app_boot", "post_deploy", "on_failure")
@@ -38,7 +38,7 @@ def normalize_hooks(check: Checker, value: t.Any, base_dir: str = "",
     if value is None or value == {}:
         return hooks
     if not isinstance(value, dict):
-        check.problem("berth_hooks", f"{_show(value)} is not a mapping of hook name to file(s), "
+        check.problem("berth_hooks", f"{show(value)} is not a mapping of hook name to file(s), "
                                      f"e.g. {{post_deploy: .hooks/notify.sh}} (hooks: {', '.join(HOOK_NAMES)})")
         return hooks
     inventory_dirs = [os.path.realpath(source) for source in inventory_sources if os.path.isdir(source)]
@@ -60,9 +60,13 @@ def _file_list(check: Checker, path: str, files: t.Any) -> list[str]:
     if isinstance(files, str):
         files = [files]
     if not isinstance(files, list) or not all(isinstance(file, str) and file.strip() for file in files):
-        check.problem(path, f"{_show(files)} is not a file path or a list of file paths "
+        check.problem(path, f"{show(files)} is not a file path or a list of file paths "
                             "(a .yml/.yaml task file or an executable script)")
         return []
+    for index, file in enumerate(files):
+        if CONTROL_CHARACTERS.search(file):
+            check.problem(f"{path}[{index}]", f"{show(file)} holds a line break or another control character")
+            return []
     return files
 
 
@@ -71,7 +75,7 @@ def _resolve(check: Checker, path: str, file: str, base_dir: str) -> str:
     expanded = os.path.expanduser(file.strip())
     if not os.path.isabs(expanded):
         if not base_dir:
-            check.problem(path, f"{_show(file)} is relative but the host has no inventory directory to resolve "
+            check.problem(path, f"{show(file)} is relative but the host has no inventory directory to resolve "
                                 "it against; give an absolute path")
             return ""
         expanded = os.path.join(base_dir, expanded)
@@ -105,8 +109,3 @@ def _read_as_inventory(check: Checker, path: str, file: str, inventory_dirs: lis
                                 "or out of the inventory directory")
             return True
     return False
-
-
-def _show(value: t.Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -10,10 +10,10 @@ import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _docker
 
-DURATION_PATTERN = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+$")
+DURATION_PATTERN = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+")
 DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s|m|h)")
 DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-TIMESTAMP_PATTERN = re.compile(r"^[0-9]{9,}(?:\.[0-9]+)?$")
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{9,}(?:\.[0-9]+)?")
 SINCE_ALLOWED = ("a duration before now like 10m, 1h30m or 45s; a time like 2026-01-22T05:00:00Z "
                  "or a date like 2026-01-22 (UTC unless it has an offset); or a Unix timestamp")
 
@@ -25,10 +25,10 @@ class SinceError(ValueError):
 def since_epoch(text: str, now: float) -> int:
     """Docker's ``--since``: a duration before ``now``, an RFC 3339 time or date, or a Unix timestamp -> epoch seconds."""
     value = str(text).strip()
-    if DURATION_PATTERN.match(value):
+    if DURATION_PATTERN.fullmatch(value):
         seconds = sum(float(number) * DURATION_UNITS[unit] for number, unit in DURATION_PART.findall(value))
         return max(1, int(now - seconds))
-    if TIMESTAMP_PATTERN.match(value):
+    if TIMESTAMP_PATTERN.fullmatch(value):
         return max(1, int(float(value)))
     try:
         moment = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)

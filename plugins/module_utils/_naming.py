@@ -30,8 +30,9 @@ EXEC_ROLE_LABEL = "berth.exec-role"
 ACCESSORY_LABEL = "berth.accessory"
 ACCESSORY_OF_LABEL = "berth.accessory-of"
 
-NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Whole values only (re.fullmatch): "$" would also match before a final newline.
+NAME_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 def role_prefix(service: str, role: str, destination: str = "") -> str:
@@ -115,8 +116,8 @@ def version_of(container_labels: t.Mapping[str, str] | None) -> str | None:
 
 
 def is_valid_name(value: str) -> bool:
-    return bool(NAME_PATTERN.match(value))
+    return bool(NAME_PATTERN.fullmatch(value))
 
 
 def is_valid_version(value: str) -> bool:
-    return bool(VERSION_PATTERN.match(value))
+    return bool(VERSION_PATTERN.fullmatch(value))

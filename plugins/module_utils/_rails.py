@@ -18,10 +18,10 @@ environment sets ``RAILS_ENV`` or ``RAILS_MASTER_KEY``/``SECRET_KEY_BASE`` is am
 from __future__ import annotations
 
 import math
-import re
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker
+from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, as_int, show
+from ansible_collections.berth.deploy.plugins.module_utils._options import size_bytes
 
 RAILS_KEYS = ("enabled", "pool_check", "max_connections", "headroom", "worker_memory", "malloc_arena_max")
 POOL_CHECKS = ("fail", "warn", "off")
@@ -30,9 +30,6 @@ KEY_SECRETS = ("SECRET_KEY_BASE", "RAILS_MASTER_KEY")
 POSTGRES_RESERVED = 3
 # Rails' database.yml template: pool = RAILS_MAX_THREADS, 5 when unset (3 since Rails 7.2).
 DEFAULT_THREADS = 5
-MIB = 1024 * 1024
-SIZE = re.compile(r"^([0-9]+)([bkmg]?)$")
-UNITS = {"": 1, "b": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}
 
 
 def rails_plan(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
@@ -70,7 +67,7 @@ def _enabled(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]]) -
         return any("RAILS_ENV" in role["env"] or set(KEY_SECRETS) & set(role["secret_names"]) for role in roles.values())
     if isinstance(value, bool):
         return value
-    check.problem("berth_rails.enabled", f"{value!r} is not true, false or auto")
+    check.problem("berth_rails.enabled", f"{show(value)} is not true, false or auto")
     return False
 
 
@@ -86,8 +83,9 @@ def role_connections(role: dict[str, t.Any]) -> dict[str, int]:
 
 def _env_int(env: t.Mapping[str, str], names: t.Sequence[str], default: int) -> int:
     for name in names:
-        if str(env.get(name, "")).strip().isdigit():
-            return int(env[name])
+        number = as_int(env.get(name))
+        if number is not None and number >= 0:
+            return number
     return default
 
 
@@ -96,7 +94,7 @@ def _check_connections(check: Checker, settings: dict[str, t.Any], roles: dict[s
                        postgres_max_connections: int | None) -> dict[str, t.Any] | None:
     pool_check = settings.get("pool_check", "fail")
     if pool_check not in POOL_CHECKS:
-        check.problem("berth_rails.pool_check", f"{pool_check!r} is not one of {', '.join(POOL_CHECKS)}")
+        check.problem("berth_rails.pool_check", f"{show(pool_check)} is not one of {', '.join(POOL_CHECKS)}")
         return None
     max_connections, source = _max_connections(check, settings, postgres_max_connections)
     if pool_check == "off" or max_connections is None:
@@ -150,7 +148,7 @@ def _batch_size(limit: int | str, hosts: int) -> int:
 def _check_memory(check: Checker, worker_memory: t.Any, roles: dict[str, dict[str, t.Any]]) -> None:
     per_worker = _bytes(worker_memory)
     if per_worker is None:
-        check.problem("berth_rails.worker_memory", f"{worker_memory!r} is not a size like 300m or 1g")
+        check.problem("berth_rails.worker_memory", f"{show(worker_memory)} is not a size like 300m or 1g")
         return
     for name, role in roles.items():
         limit = _bytes(role["options"].get("memory"))
@@ -164,9 +162,4 @@ def _check_memory(check: Checker, worker_memory: t.Any, roles: dict[str, dict[st
 
 
 def _bytes(value: t.Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    match = SIZE.match(str(value).strip().lower())
-    return int(match.group(1)) * UNITS[match.group(2)] if match else None
+    return size_bytes(value.strip() if isinstance(value, str) else value)

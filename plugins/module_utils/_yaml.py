@@ -11,7 +11,7 @@ import json
 import re
 import typing as t
 
-PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def _scalar(value: t.Any) -> str:
@@ -26,7 +26,7 @@ def _scalar(value: t.Any) -> str:
 
 def _key(key: t.Any) -> str:
     text = str(key)
-    return text if PLAIN_KEY.match(text) and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off") \
+    return text if PLAIN_KEY.fullmatch(text) and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off") \
         else json.dumps(text)
 
 

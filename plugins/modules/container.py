@@ -383,9 +383,9 @@ class ContainerRunner:
 
     def set_aside_copies(self, name: str) -> list[t.Any]:
         """``<name>-replaced-<id>`` containers a run that died mid-replacement left (they may hold its ports)."""
-        pattern = re.compile(rf"^/?{re.escape(set_aside_name(name, ''))}[0-9a-f]+$")
+        pattern = re.compile(rf"/?{re.escape(set_aside_name(name, ''))}[0-9a-f]+")
         found = self.client.containers.list(all=True, filters={"name": set_aside_name(name, "")})
-        return [item for item in found if pattern.match(item.name)]
+        return [item for item in found if pattern.fullmatch(item.name)]
 
     def write_env_file(self, spec: _container.ContainerSpec) -> None:
         path = self.params["env_file"]
