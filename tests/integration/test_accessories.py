@@ -264,11 +264,11 @@ def test_a_failed_backup_leaves_no_partial_file_and_a_backup_removes_stale_ones(
     try:
         with pytest.raises(subprocess.CalledProcessError) as failed:
             on_server(SERVER, SCRIPT, "backup")
-        assert "pg_dump of acc in acc-db failed: no backup written" in failed.value.stderr
     finally:
         on_server(SERVER, "docker", "unpause", "acc-db")
     assert on_server(SERVER, "find", BACKUPS, "-name", "*.partial") == ""
     assert on_server(SERVER, SCRIPT, "list").split() == before
+    assert "pg_dump of acc in acc-db failed: no backup written" in failed.value.stderr
     # a dump killed on the way (a reboot, the OOM killer) left one behind: the next backup removes it
     on_server(SERVER, "sh", "-c", f"echo half > {BACKUPS}/acc-20000101T000000Z.dump.partial")
     on_server(SERVER, SCRIPT, "backup")
