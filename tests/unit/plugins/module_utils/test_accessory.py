@@ -74,8 +74,8 @@ def test_files_directories_and_volumes_become_mounts():
 def test_accessory_files_are_private_unless_a_mode_is_given():
     files = [{"dest": "/etc/app/secret.env", "content": "TOKEN=x\n"}, {"dest": "/etc/motd", "content": "hi\n", "mode": "0644"}]
     mq = plan_of({"berth_accessories": {"mq": {"image": "rabbitmq:3", "files": files}}})["accessories"]["mq"]
-    assert [(item["mode"], item["owner"], item["group"]) for item in mq["files"]] == [("0600", "root", "root"),
-                                                                                    ("0644", "root", "root")]
+    modes = [(item["mode"], item["owner"], item["group"]) for item in mq["files"]]
+    assert modes == [("0600", "root", "root"), ("0644", "root", "root")]
 
 
 def test_bad_accessory_settings_are_all_named():
