@@ -45,6 +45,7 @@ POSTGRES_DATA = "/var/lib/postgresql/data"
 POSTGRES_UID = 999  # the official image's postgres user
 REDIS_UID = 999  # the official image's redis user
 REDIS_CONF = "/usr/local/etc/redis/redis.conf"
+FILE_MODE = "0600"  # of an accessory's files unless given
 DATA_ROOT = "/var/lib/berth"
 BACKUP_ROOT = "/var/backups/berth"
 MODE_PATTERN = re.compile(r"0?[0-7]{3}")
@@ -197,7 +198,8 @@ def _files(check: Checker, path: str, value: t.Any, config_dir: str, inventory_d
             "dest": dest,
             "path": f"{config_dir}/files{posixpath.normpath(dest) if dest else ''}",
             "src": _template(check, f"{where}.src", entry["src"], inventory_dir) if "src" in entry else "",
-            "mode": _mode(check, f"{where}.mode", entry.get("mode", "0644")),
+            # private unless a mode is given: a mounted file often holds a secret
+            "mode": _mode(check, f"{where}.mode", entry.get("mode", FILE_MODE)),
             "owner": _owner(check, f"{where}.owner", entry.get("owner", "root")),
             "group": _owner(check, f"{where}.group", entry.get("group", "root")),
         })
@@ -269,12 +271,29 @@ def _check_unique_mounts(check: Checker, path: str, binds: list[str]) -> None:
             seen.add(key)
 
 
+def unmounted_image_volumes(image_volumes: t.Iterable[str], volumes: t.Iterable[str],
+                            tmpfs: t.Iterable[str] = ()) -> list[str]:
+    """The image's ``VOLUME`` paths that no mount of the accessory covers exactly.
+
+    Docker gives each such path an anonymous volume, and the container that replaces this one gets a
+    new, empty one: the data written there is gone (a mount of a parent directory does not help,
+    Docker still mounts the anonymous volume on top of it).
+    """
+    mounted = {posixpath.normpath(path) for path in tmpfs}
+    for volume in volumes:
+        try:
+            mounted.add(posixpath.normpath(parse_volume(volume)[1]))
+        except OptionError:
+            continue  # reported by the validation
+    return sorted(path for path in image_volumes if posixpath.normpath(path) not in mounted)
+
+
 def _mode(check: Checker, path: str, value: t.Any) -> str:
     """A file mode as '0640'; an unquoted YAML 0640 arrives as the int 416 and is read back as octal."""
     text = f"{value:o}" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777 else str(value)
     if not MODE_PATTERN.fullmatch(text):
         check.problem(path, f"{show(value)} is not an octal file mode in quotes, e.g. '0640'")
-        return "0644"
+        return FILE_MODE
     return text.rjust(4, "0")
 
 
@@ -384,10 +403,13 @@ def _redis(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     name = check.string(f"{path}.name", settings.get("name", "redis"), _naming.NAME_PATTERN,
                         "lowercase letters, digits and -") or "redis"
     password = settings.get("password")
-    if password is not None and not isinstance(password, str):
+    # Redis listens on the deploy network every app and accessory shares: never without a password.
+    if password is None or password == "":
+        check.problem(f"{path}.password", "is required, a non-empty string (keep it in Ansible Vault and give the app "
+                                          "REDIS_URL in berth_env.secret)")
+    elif not isinstance(password, str):
         check.problem(f"{path}.password", f"is {kind(password)}, not a string {HIDDEN}")
-    elif password is not None and check.secret(f"{path}.password", password, required=True) and \
-            ('"' in password or "\\" in password):
+    elif check.secret(f"{path}.password", password) and ('"' in password or "\\" in password):
         check.problem(f"{path}.password", "holds a double quote, a backslash or a line break, which redis.conf "
                                           f"cannot hold {HIDDEN}")
     maxmemory = check.string(f"{path}.maxmemory", settings.get("maxmemory", ""), REDIS_SIZE_PATTERN,
@@ -411,9 +433,8 @@ def _redis(check: Checker, value: t.Any, context: Context) -> dict[str, t.Any]:
     accessory = _generic(check, path, name, generic, context, kind="redis")
     conf_path = f"{accessory['config_dir']}/redis.conf"
     accessory["volumes"].append(f"{conf_path}:{REDIS_CONF}:ro")
-    accessory["secret_names"] = ["REDISCLI_AUTH"] if password else []
+    accessory["secret_names"] = ["REDISCLI_AUTH"]
     accessory["redis"] = {"conf_path": conf_path, "owner": str(REDIS_UID), "maxmemory": maxmemory.lower(),
                           "maxmemory_policy": policy or "noeviction",
-                          "appendonly": check.boolean(f"{path}.appendonly", settings.get("appendonly", True)),
-                          "password": bool(password)}
+                          "appendonly": check.boolean(f"{path}.appendonly", settings.get("appendonly", True))}
     return accessory

@@ -10,10 +10,12 @@ version_added: 0.1.0
 description:
   - Returns the container C(<service>-<accessory>[-<destination>]) (status, health, image) with its
     mounts (where each volume or host directory lives on the host), or C(exists=false). Read-only.
-  - With O(image), also the environment the image declares (e.g. C(PG_MAJOR) of the postgres image),
-    when the image is on the host.
+  - With O(image), also the environment and the C(VOLUME) paths the image declares (e.g. C(PG_MAJOR) of
+    the postgres image), when the image is on the host, and which of those paths O(volumes) and O(tmpfs)
+    leave to anonymous volumes.
   - Used by M(berth.deploy.postgres) (role) to refuse an upgrade to another major version of Postgres
-    before it stops the running database.
+    before it stops the running database, and by M(berth.deploy.accessory) (role) to refuse an image
+    whose C(VOLUME) would keep data in an anonymous volume (lost when the container is replaced).
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
@@ -27,8 +29,20 @@ options:
     type: str
     required: true
   image:
-    description: An image reference (C(repository:tag)) whose declared environment to return.
+    description: An image reference (C(repository:tag)) whose declared environment and volumes to return.
     type: str
+  volumes:
+    description:
+      - The mounts the accessory will get, C(SOURCE:/container/path[:ro|rw]), to compare with the
+        C(VOLUME) paths of O(image).
+    type: list
+    elements: str
+    default: []
+  tmpfs:
+    description: The paths the accessory gets a tmpfs on (they are not anonymous volumes either).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -38,6 +52,14 @@ EXAMPLES = r"""
     accessory: db
     image: postgres:17
   register: db_info
+
+- name: Which VOLUME paths of the image would no volume or directory cover?
+  berth.deploy.accessory_info:
+    service: myapp
+    accessory: search
+    image: opensearchproject/opensearch:2
+    volumes: [search-data:/usr/share/opensearch/data]
+  register: search_info
 """
 
 RETURN = r"""
@@ -60,6 +82,21 @@ image_env:
   returned: always
   type: dict
   sample: {PG_MAJOR: "17", PGDATA: /var/lib/postgresql/data}
+image_volumes:
+  description: The C(VOLUME) paths O(image) declares (empty when O(image) is unset or not on the host).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/postgresql/data]
+unmounted_volumes:
+  description:
+    - The paths of RV(image_volumes) that no entry of O(volumes) or O(tmpfs) mounts exactly. Docker
+      keeps what the container writes there in an anonymous volume, which a replacing container does
+      not get back.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/search]
 """
 
 import typing as t
@@ -67,13 +104,17 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _naming
+from ansible_collections.berth.deploy.plugins.module_utils._accessory import unmounted_image_volumes
 
 
-def image_env(client: t.Any, reference: str | None) -> dict[str, str]:
+def image_config(client: t.Any, reference: str | None) -> dict[str, t.Any]:
+    """The image's Config (Env, Volumes, ...), empty when there is no such image on the host."""
     image = _docker.get_image(client, reference) if reference else None
-    if image is None:
-        return {}
-    pairs = (item.split("=", 1) for item in (image.attrs.get("Config") or {}).get("Env") or [])
+    return (image.attrs.get("Config") or {}) if image is not None else {}
+
+
+def image_env(config: dict[str, t.Any]) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in config.get("Env") or [])
     return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
 
 
@@ -83,6 +124,8 @@ def main() -> None:
             **_args.SERVICE_ARGS,
             accessory=dict(type="str", required=True),
             image=dict(type="str"),
+            volumes=dict(type="list", elements="str", default=[]),
+            tmpfs=dict(type="list", elements="str", default=[]),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         supports_check_mode=True,
@@ -92,14 +135,16 @@ def main() -> None:
     name = _naming.role_prefix(params["service"], params["accessory"], params["destination"])
     try:
         container = _docker.get_container(client, name)
-        env = image_env(client, params["image"])
+        config = image_config(client, params["image"])
     except Exception as exc:
         module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
     mounts = {mount.get("Destination"): mount.get("Source")
               for mount in (container.attrs.get("Mounts") or [] if container is not None else [])}
+    image_volumes = sorted(config.get("Volumes") or {})
     module.exit_json(changed=False, exists=container is not None,
                      container=_container.summary(container) if container is not None else {},
-                     mounts=mounts, image_env=env)
+                     mounts=mounts, image_env=image_env(config), image_volumes=image_volumes,
+                     unmounted_volumes=unmounted_image_volumes(image_volumes, params["volumes"], params["tmpfs"]))
 
 
 if __name__ == "__main__":

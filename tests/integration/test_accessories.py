@@ -18,11 +18,14 @@ ADDRESS = "127.0.0.71"
 PG_PASSWORD = "pg-password-never-shown-4242"
 REDIS_PASSWORD = "redis-password-never-shown-4343"
 PLAYBOOKS = REPO / "playbooks"
+BACKUPS = "/var/backups/berth/acc-db"
+SCRIPT = "/usr/local/sbin/berth-postgres-acc-db"
 POSTGRES = {"image": f"{POSTGRES_IMAGE}:15", "password": PG_PASSWORD, "max_connections": 40,
             "settings": {"shared_buffers": "32MB"}, "backup": {"schedule": "daily", "keep": 2}}
 REDIS = {"image": REDIS_IMAGE, "password": REDIS_PASSWORD, "maxmemory": "64mb", "maxmemory_policy": "allkeys-lru"}
 ECHO = {"image": f"{APP_IMAGE}:v1", "port": "18090:3000",
-        "files": [{"dest": "/app/extra.txt", "content": "hello {{ berth_service }}\n", "mode": "0640"}],
+        "files": [{"dest": "/app/extra.txt", "content": "hello {{ berth_service }}\n", "mode": "0640"},
+                  {"dest": "/app/token.txt", "content": "token-never-world-readable\n"}],
         "directories": ["state:/state"],
         "healthcheck": {"cmd": "wget -q -O- http://127.0.0.1:3000/up", "interval": 0.5}}
 
@@ -82,10 +85,13 @@ def wait_healthy(name: str, deadline: float = 60) -> None:
 
 
 def test_bad_accessory_settings_fail_before_anything_changes(inventory):
-    run = playbook("setup.yml", inventory, {"berth_postgres": {**POSTGRES, "password": ""},
+    no_password = {key: value for key, value in REDIS.items() if key != "password"}
+    run = playbook("setup.yml", inventory, {"berth_postgres": {**POSTGRES, "password": ""}, "berth_redis": no_password,
                                             "berth_accessories": {"echo": {**ECHO, "port": "99999"}}})
     assert run.rc != 0
     assert "berth_postgres.password: is required" in run.stdout
+    # Redis on the network every app and accessory shares is never run without a password
+    assert "berth_redis.password: is required" in run.stdout
     assert "berth_accessories.echo.port: entry '99999' has a port out of range" in run.stdout
     assert accessories() == {}
 
@@ -121,6 +127,15 @@ def test_setup_runs_the_accessories_on_the_deploy_network_with_their_secrets_kep
     assert redis("CONFIG", "GET", "maxmemory-policy").split() == ["maxmemory-policy", "allkeys-lru"]
     assert redis("CONFIG", "GET", "appendonly").split() == ["appendonly", "yes"]
     assert "NOAUTH" in on_server(SERVER, "docker", "exec", "acc-redis", "sh", "-c", "unset REDISCLI_AUTH; redis-cli GET x")
+    assert redis("CONFIG", "GET", "protected-mode").split() == ["protected-mode", "yes"]
+    # another container on the deploy network: refused without the password, served with it
+    client = ["docker", "run", "--rm", "--network", "berth", "--entrypoint", "redis-cli"]
+    assert "NOAUTH" in on_server(SERVER, *client, REDIS_IMAGE, "-h", "acc-redis", "ping")
+    assert on_server(SERVER, *client, "-e", f"REDISCLI_AUTH={REDIS_PASSWORD}", REDIS_IMAGE, "-h", "acc-redis",
+                     "ping").strip() == "PONG"
+    # an accessory file without a mode is private
+    token = "/etc/berth/acc/accessories/acc-echo/files/app/token.txt"
+    assert on_server(SERVER, "stat", "-c", "%a %U", token).split() == ["600", "root"]
     assert on_server(SERVER, "systemctl", "is-active", "berth-backup-acc-db.timer").strip() == "active"
 
 
@@ -206,6 +221,91 @@ def test_backup_then_restore_round_trips_a_table(inventory):
     assert len(after) == 2 and after[0] == backups[-1]
     run = playbook("restore.yml", inventory, {"restore_backup": "acc-nothing.dump"})
     assert run.rc != 0 and "no backup acc-nothing.dump" in run.stdout
+
+
+def test_restoring_the_oldest_backup_keeps_it(inventory):
+    # the safety backup's retention (keep: 2) must not remove the file being restored
+    backups = on_server(SERVER, SCRIPT, "list").split()
+    assert len(backups) == 2
+    sql("insert into notes (body) values ('in no backup')")
+    run = playbook("restore.yml", inventory, {"restore_backup": backups[0].rsplit("/", 1)[-1]})
+    assert run.rc == 0, run.stdout
+    assert sql("select body from notes order by id") == "kept through everything\nin the backup"
+    after = on_server(SERVER, SCRIPT, "list").split()
+    assert backups[0] in after and backups[1] in after and len(after) == 3
+    # the next backup prunes to keep: 2 again
+    on_server(SERVER, SCRIPT, "backup")
+    assert on_server(SERVER, SCRIPT, "list").split()[:1] == [after[2]]
+
+
+def test_restoring_latest_with_keep_1_keeps_it(inventory):
+    upgraded = {**POSTGRES, "image": f"{POSTGRES_IMAGE}:15-b"}  # what runs since the upgrade
+    keep_1 = {"berth_postgres": {**upgraded, "backup": {**POSTGRES["backup"], "keep": 1}}}
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "db", **keep_1})
+    assert run.rc == 0, run.stdout
+    latest = on_server(SERVER, SCRIPT, "backup").strip()
+    assert on_server(SERVER, SCRIPT, "list").split() == [latest]
+    sql("insert into notes (body) values ('in no backup')")
+    run = playbook("restore.yml", inventory, {"restore_backup": "latest", **keep_1})
+    assert run.rc == 0, run.stdout
+    assert sql("select body from notes order by id") == "kept through everything\nin the backup"
+    after = on_server(SERVER, SCRIPT, "list").split()
+    assert after[0] == latest and len(after) == 2
+    assert run.task("Report the restore")["result"]["msg"] == (
+        f"Restored {latest} into acc on acc-db; what was there before is in {after[1]}.")
+    # back to keep: 2 (the inventory's)
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "db", "berth_postgres": upgraded})
+    assert run.rc == 0, run.stdout
+
+
+def test_a_failed_backup_leaves_no_partial_file_and_a_backup_removes_stale_ones():
+    before = on_server(SERVER, SCRIPT, "list").split()
+    on_server(SERVER, "docker", "pause", "acc-db")  # docker exec fails on a paused container
+    try:
+        with pytest.raises(subprocess.CalledProcessError) as failed:
+            on_server(SERVER, SCRIPT, "backup")
+    finally:
+        on_server(SERVER, "docker", "unpause", "acc-db")
+    assert on_server(SERVER, "find", BACKUPS, "-name", "*.partial") == ""
+    assert on_server(SERVER, SCRIPT, "list").split() == before
+    assert "pg_dump of acc in acc-db failed: no backup written" in failed.value.stderr
+    # a dump killed on the way (a reboot, the OOM killer) left one behind: the next backup removes it
+    on_server(SERVER, "sh", "-c", f"echo half > {BACKUPS}/acc-20000101T000000Z.dump.partial")
+    on_server(SERVER, SCRIPT, "backup")
+    assert on_server(SERVER, "find", BACKUPS, "-name", "*.partial") == ""
+
+
+def test_an_image_volume_without_a_mount_is_refused_before_anything_changes(inventory):
+    # an image that keeps its data in a VOLUME, built on the server
+    image = f"{APP_IMAGE}:with-volume"
+    on_server(SERVER, "sh", "-c", f"printf 'FROM {APP_IMAGE}:v1\\nVOLUME /var/lib/thing /var/cache/thing\\n' | "
+                                  f"DOCKER_BUILDKIT=0 docker build -q -t {image} -")
+    thing = {"image": image, "cmd": ECHO.get("cmd"), "healthcheck": ECHO["healthcheck"]}
+    thing = {key: value for key, value in thing.items() if value is not None}
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "thing",
+                                                "berth_accessories": {"echo": ECHO, "thing": thing}})
+    assert run.rc != 0
+    assert (f"berth_accessories.thing: the image {image} declares VOLUME /var/cache/thing, /var/lib/thing, which no "
+            "entry of volumes or directories mounts") in " ".join(run.stdout.split())
+    assert "acc-thing" not in accessories()
+    assert on_server(SERVER, "ls", "/etc/berth/acc/env") and "acc-thing.env" not in on_server(SERVER, "ls", "/etc/berth/acc/env")
+    # with a volume and a directory it runs, and a replaced container finds the data
+    mounted = {**thing, "volumes": ["acc-thing-data:/var/lib/thing"], "directories": ["cache:/var/cache/thing"]}
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "thing",
+                                                "berth_accessories": {"echo": ECHO, "thing": mounted}})
+    assert run.rc == 0, run.stdout
+    on_server(SERVER, "docker", "exec", "acc-thing", "sh", "-c", "echo kept > /var/lib/thing/data")
+    old_id = inspect("acc-thing")["Id"]
+    replaced = {**mounted, "env": {"clear": {"SOMETHING": "new"}}}
+    run = playbook("accessory.yml", inventory, {"accessory_action": "boot", "accessory": "thing",
+                                                "berth_accessories": {"echo": ECHO, "thing": replaced}})
+    assert run.rc == 0, run.stdout
+    assert inspect("acc-thing")["Id"] != old_id
+    assert on_server(SERVER, "docker", "exec", "acc-thing", "cat", "/var/lib/thing/data") == "kept\n"
+    run = playbook("accessory.yml", inventory, {"accessory_action": "remove", "accessory": "thing",
+                                                "berth_accessories": {"echo": ECHO, "thing": replaced}})
+    assert run.rc == 0, run.stdout
+    assert "acc-thing" not in accessories()
 
 
 def test_stop_remove_and_boot_keep_the_data(inventory):

@@ -1,5 +1,6 @@
 import pytest
 
+from ansible_collections.berth.deploy.plugins.module_utils._accessory import unmounted_image_volumes
 from ansible_collections.berth.deploy.plugins.module_utils._config import ConfigError, build_plan
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 
@@ -70,6 +71,13 @@ def test_files_directories_and_volumes_become_mounts():
     assert "content" not in repr(mq["files"]) and "x = 1" not in repr(plan)
 
 
+def test_accessory_files_are_private_unless_a_mode_is_given():
+    files = [{"dest": "/etc/app/secret.env", "content": "TOKEN=x\n"}, {"dest": "/etc/motd", "content": "hi\n", "mode": "0644"}]
+    mq = plan_of({"berth_accessories": {"mq": {"image": "rabbitmq:3", "files": files}}})["accessories"]["mq"]
+    modes = [(item["mode"], item["owner"], item["group"]) for item in mq["files"]]
+    assert modes == [("0600", "root", "root"), ("0644", "root", "root")]
+
+
 def test_bad_accessory_settings_are_all_named():
     text = problems_of({"berth_accessories": {"Bad_Name": {"imag": "x"}, "mq": {
         "files": [{"dest": "relative/path"}, {"dest": "/a", "src": "a.j2", "content": "b"}],
@@ -137,10 +145,21 @@ def test_redis_gets_one_config_file_and_its_password_only_by_name():
                                 "/etc/berth/shop/accessories/shop-redis/redis.conf:/usr/local/etc/redis/redis.conf:ro"]
     assert redis["secret_names"] == ["REDISCLI_AUTH"]
     assert redis["redis"] == {"conf_path": "/etc/berth/shop/accessories/shop-redis/redis.conf", "owner": "999",
-                              "maxmemory": "256mb", "maxmemory_policy": "allkeys-lru", "appendonly": True,
-                              "password": True}
+                              "maxmemory": "256mb", "maxmemory_policy": "allkeys-lru", "appendonly": True}
     assert "redis-secret" not in repr(plan)
-    assert "is not one of noeviction" in problems_of({"berth_redis": {"maxmemory_policy": "lru"}})
+    assert "is not one of noeviction" in problems_of({"berth_redis": {"password": "pw", "maxmemory_policy": "lru"}})
+
+
+@pytest.mark.parametrize("settings", [{"maxmemory": "64mb"}, {"password": ""}, {"password": None}])
+def test_redis_without_a_password_is_refused(settings):
+    # Redis listens on the deploy network every app and accessory shares
+    text = problems_of({"berth_redis": settings})
+    assert "berth_redis.password: is required, a non-empty string" in text and "REDIS_URL in berth_env.secret" in text
+
+
+def test_a_redis_password_that_is_not_a_string_is_refused_unshown():
+    text = problems_of({"berth_redis": {"password": 4242}})
+    assert "berth_redis.password: is a number, not a string" in text and "4242" not in text
 
 
 def test_an_accessory_name_is_used_once():
@@ -173,12 +192,22 @@ def test_a_redis_password_must_fit_in_redis_conf_and_is_never_shown():
     text = problems_of({"berth_redis": {"password": 'has"quote'}})
     assert "berth_redis.password: holds a double quote, a backslash or a line break" in text
     assert 'has"quote' not in text
-    assert plan_of({"berth_redis": {"password": "with spaces ok"}})["accessories"]["redis"]["redis"]["password"] is True
+    assert plan_of({"berth_redis": {"password": "with spaces ok"}})["accessories"]["redis"]["secret_names"] == ["REDISCLI_AUTH"]
 
 
 def test_registry_credentials_go_only_to_images_of_that_registry():
     registry = {"berth_registry": {"server": "registry.example.com", "username": "deploy", "password": "pw"}}
     plan = plan_of({**registry, "berth_postgres": {"password": "pw", "image": "registry.example.com/mirror/postgres:17"},
-                    "berth_redis": {"image": "redis:7"}})
+                    "berth_redis": {"password": "pw", "image": "redis:7"}})
     assert plan["accessories"]["db"]["registry_auth"] is True
     assert plan["accessories"]["redis"]["registry_auth"] is False
+
+
+def test_image_volumes_without_their_own_mount_are_named():
+    volumes = ["/etc/berth/x/files/etc/app.conf:/etc/app.conf:ro", "/var/lib/berth/shop-mq/data:/var/lib/rabbitmq/",
+               "mq-plugins:/plugins"]
+    assert unmounted_image_volumes(["/var/lib/rabbitmq", "/plugins"], volumes) == []
+    # a parent directory's mount does not help: Docker mounts the anonymous volume on top of it
+    assert unmounted_image_volumes(["/var/lib/rabbitmq/mnesia", "/logs", "/cache"], volumes, ["/cache"]) == [
+        "/logs", "/var/lib/rabbitmq/mnesia"]
+    assert unmounted_image_volumes([], volumes) == []

@@ -131,7 +131,7 @@ def test_secrets_and_clear_values_with_line_breaks_are_refused_at_validation():
      "berth_postgres.backup.schedule: '*-*-* 03:00; rm' is not allowed (empty, or a systemd calendar event"),
     ({"berth_postgres": {"password": "pw", "backup": {"dir": "/srv/backups\n"}}}, "berth_postgres.backup.dir: '/srv/backups\\n'"),
     ({"berth_postgres": {"password": "pw", "settings": {"work_mem": "4MB\n"}}}, "berth_postgres.settings.work_mem: '4MB\\n'"),
-    ({"berth_redis": {"maxmemory": "1gb\n"}}, "berth_redis.maxmemory: '1gb\\n' holds a line break"),
+    ({"berth_redis": {"password": "pw", "maxmemory": "1gb\n"}}, "berth_redis.maxmemory: '1gb\\n' holds a line break"),
     ({"berth_accessories": {"mq": {"image": "rabbitmq:4", "files": [{"dest": "/etc/x\n", "content": "c"}]}}},
      "berth_accessories.mq.files[0].dest: '/etc/x\\n'"),
     ({"berth_accessories": {"mq": {"image": "rabbitmq:4", "files": [{"dest": "/etc/x", "content": "c", "mode": "0640\n"}]}}},
