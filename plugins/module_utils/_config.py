@@ -17,7 +17,7 @@ from ansible_collections.berth.deploy.plugins.module_utils import _naming
 from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker, read_env, read_volumes, show
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
-from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
+from ansible_collections.berth.deploy.plugins.module_utils._image import on_registry, split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 from ansible_collections.berth.deploy.plugins.module_utils._rails import rails_plan
@@ -133,6 +133,20 @@ def _registry(check: Checker, value: t.Any) -> dict[str, str] | None:
     if bool(username) != bool(registry.get("password")):
         check.problem("berth_registry", "username and password go together: set both or neither")
     return {"server": server, "username": username, "auth": bool(username)}
+
+
+def _registry_auth(check: Checker, registry: dict[str, t.Any] | None, image: str,
+                   proxy: dict[str, t.Any]) -> dict[str, bool]:
+    """Which pulls get berth_registry's credentials: only those of an image on berth_registry.server
+    (accessories decide it the same way). The app image is pulled with them, so it must be there."""
+    server = registry["server"] if registry and registry["auth"] and registry["server"] else ""
+    if server and image and not on_registry(image, server):
+        check.problem("berth_image", f"{image} is not on berth_registry.server ({server}), and berth_registry's "
+                                     "credentials go to that registry only: push the app image there, or "
+                                     "remove the credentials to pull it anonymously")
+    return {"app": on_registry(image or "", server),
+            "proxy": on_registry(proxy.get("image_repository") or "", server),
+            "pages": on_registry(proxy.get("pages_image_repository") or "", server)}
 
 
 def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
@@ -362,6 +376,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         # web roles first: other roles boot once a web container of the new version is healthy
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
+    plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer
     plan["message"] = check.string("berth_message", raw["berth_message"])
