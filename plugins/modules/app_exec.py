@@ -60,7 +60,10 @@ options:
     type: dict
     default: {}
   secret_env:
-    description: With O(mode=new), secret environment variables; they go into the container only.
+    description:
+      - With O(mode=new), secret environment variables; they go into the container only.
+      - With O(mode=running), they do not change the running container's environment; as in O(mode=new),
+        their values are masked in the command's output and the module's results.
     type: dict
     default: {}
   volumes:
