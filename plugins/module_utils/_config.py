@@ -258,11 +258,19 @@ def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> 
     }
 
 
+# Docker log options that only tune rotation, format or buffering: their values enter the plan. Any
+# other option (a log-shipping token, a URL that may hold a password) is a secret: the plan keeps its
+# name, tasks read the value from berth_logging (filter log_secret_options) and pass it no_log.
+PLAIN_LOG_OPTIONS = frozenset({"max-size", "max-file", "compress", "mode", "max-buffer-size",
+                               "tag", "labels", "labels-regex", "env", "env-regex"})
+
+
 def _logging(check: Checker, value: t.Any) -> dict[str, t.Any]:
     logging = check.mapping("berth_logging", value, LOGGING_KEYS)
     driver = check.string("berth_logging.driver", logging.get("driver", "json-file"), required=True)
-    options = check.mapping("berth_logging.options", logging.get("options", {}))
-    return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
+    options = {str(k): str(v) for k, v in check.mapping("berth_logging.options", logging.get("options", {})).items()}
+    return {"driver": driver, "options": {name: value for name, value in options.items() if name in PLAIN_LOG_OPTIONS},
+            "secret_option_names": sorted(name for name in options if name not in PLAIN_LOG_OPTIONS)}
 
 
 def _migrate(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
