@@ -28,7 +28,7 @@ DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.dock
 def registry_host(reference: str) -> str:
     """The registry a reference pulls from, as Docker decides it: the first path component when it looks
     like a host (has ``.`` or ``:`` or is ``localhost``), else Docker Hub (``postgres:17``, ``acme/app``)."""
-    first, separator, _ = reference.partition("/")
+    first, separator = reference.partition("/")[:2]
     if not separator or not ("." in first or ":" in first or first == "localhost"):
         return DOCKER_HUB
     host = first.lower()

@@ -79,7 +79,7 @@ def test_credentials_go_to_their_registry_only(engine, testbed, other_registry, 
     assert setup.rc != 0, "the proxy image is on a registry that lets nobody in"
     assert "Pull the proxy image" in setup.stdout
     assert seen, "the engine never asked the other registry; the test proves nothing"
-    assert [auth for _, auth in seen if auth] == [], f"the other registry got credentials: {seen}"
+    assert [auth for _path, auth in seen if auth] == [], f"the other registry got credentials: {seen}"
     assert AUTH_PASSWORD not in setup.stdout
 
     for image in engine.images.list(name=AUTH_IMAGE):

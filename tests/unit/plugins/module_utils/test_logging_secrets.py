@@ -12,8 +12,8 @@ MINIMAL = {
     "berth_roles": {"web": {"proxy": {"host": "app.example.com", "app_port": 3000}}},
 }
 TOKEN = "splunk-token-0123456789abcdef"
-LOGGING = {"driver": "splunk", "options": {"splunk-token": TOKEN, "splunk-url": "https://splunk.example.com:8088",
-                                          "max-size": "20m", "tag": "{{.Name}}"}}
+LOGGING = {"driver": "splunk", "options": {
+    "splunk-token": TOKEN, "splunk-url": "https://splunk.example.com:8088", "max-size": "20m", "tag": "{{.Name}}"}}
 
 
 def test_the_plan_keeps_the_names_of_secret_log_options_only():
