@@ -23,7 +23,7 @@ from ansible_collections.berth.deploy.plugins.module_utils import _naming
 from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALENDAR_PATTERN, CONTROL_CHARACTERS, HIDDEN,
                                                                            Checker, kind, read_env, read_volumes,
                                                                            scalar_text, show)
-from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
+from ansible_collections.berth.deploy.plugins.module_utils._image import on_registry, split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._options import (OptionError, normalize_options, parse_publish,
                                                                             parse_volume)
 
@@ -126,7 +126,7 @@ def _generic(check: Checker, path: str, name: str, value: t.Any, context: Contex
         "image_repository": split_reference(image)[0] if image else "",
         "image_tag": split_reference(image)[1] if image else "",
         # berth_registry's credentials go to the pull only for an image of that registry
-        "registry_auth": bool(context.registry_server and image.startswith(f"{context.registry_server}/")),
+        "registry_auth": on_registry(image, context.registry_server),
         "cmd": cmd,
         "env": clear,
         "secret_names": secret_names,

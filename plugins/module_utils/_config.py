@@ -18,7 +18,7 @@ from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALEN
                                                                            show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
-from ansible_collections.berth.deploy.plugins.module_utils._image import split_reference
+from ansible_collections.berth.deploy.plugins.module_utils._image import on_registry, split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
 from ansible_collections.berth.deploy.plugins.module_utils._rails import rails_plan
@@ -140,6 +140,20 @@ def _registry(check: Checker, value: t.Any) -> dict[str, str] | None:
     return {"server": server, "username": username, "auth": bool(username)}
 
 
+def _registry_auth(check: Checker, registry: dict[str, t.Any] | None, image: str,
+                   proxy: dict[str, t.Any]) -> dict[str, bool]:
+    """Which pulls get berth_registry's credentials: only those of an image on berth_registry.server
+    (accessories decide it the same way). The app image is pulled with them, so it must be there."""
+    server = registry["server"] if registry and registry["auth"] and registry["server"] else ""
+    if server and image and not on_registry(image, server):
+        check.problem("berth_image", f"{image} is not on berth_registry.server ({server}), and berth_registry's "
+                                     "credentials go to that registry only: push the app image there, or "
+                                     "remove the credentials to pull it anonymously")
+    return {"app": on_registry(image or "", server),
+            "proxy": on_registry(proxy.get("image_repository") or "", server),
+            "pages": on_registry(proxy.get("pages_image_repository") or "", server)}
+
+
 def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
     proxy = _merge(PROXY_DEFAULTS, check.mapping("berth_proxy", value, tuple(PROXY_DEFAULTS)))
     path = "berth_proxy"
@@ -249,11 +263,19 @@ def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> 
     }
 
 
+# Docker log options that only tune rotation, format or buffering: their values enter the plan. Any
+# other option (a log-shipping token, a URL that may hold a password) is a secret: the plan keeps its
+# name, tasks read the value from berth_logging (filter log_secret_options) and pass it no_log.
+PLAIN_LOG_OPTIONS = frozenset({"max-size", "max-file", "compress", "mode", "max-buffer-size",
+                               "tag", "labels", "labels-regex", "env", "env-regex"})
+
+
 def _logging(check: Checker, value: t.Any) -> dict[str, t.Any]:
     logging = check.mapping("berth_logging", value, LOGGING_KEYS)
     driver = check.string("berth_logging.driver", logging.get("driver", "json-file"), required=True)
-    options = check.mapping("berth_logging.options", logging.get("options", {}))
-    return {"driver": driver, "options": {str(k): str(v) for k, v in options.items()}}
+    options = {str(k): str(v) for k, v in check.mapping("berth_logging.options", logging.get("options", {})).items()}
+    return {"driver": driver, "options": {name: value for name, value in options.items() if name in PLAIN_LOG_OPTIONS},
+            "secret_option_names": sorted(name for name in options if name not in PLAIN_LOG_OPTIONS)}
 
 
 def _migrate(check: Checker, value: t.Any, roles: dict[str, dict[str, t.Any]],
@@ -371,6 +393,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         # web roles first: other roles boot once a web container of the new version is healthy
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
+    plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer
     plan["message"] = check.string("berth_message", raw["berth_message"])

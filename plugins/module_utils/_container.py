@@ -91,7 +91,8 @@ def build_spec(params: t.Mapping[str, t.Any]) -> ContainerSpec:
         network=params.get("network"),
         options=options,
         log_driver=params.get("log_driver") or "json-file",
-        log_options={str(k): str(v) for k, v in (params.get("log_options") or {}).items()},
+        log_options={str(k): str(v) for k, v in {**(params.get("log_options") or {}),
+                                                 **(params.get("log_secret_options") or {})}.items()},
         restart_policy=params.get("restart_policy") or "unless-stopped",
     )
 

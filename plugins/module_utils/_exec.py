@@ -72,6 +72,7 @@ def one_off_spec(params: t.Mapping[str, t.Any], image: str, version: str, name: 
         "name": name, "image": image, "command": params["command"], "env": params.get("env"),
         "secret_env": params.get("secret_env"), "volumes": params.get("volumes"), "network": params.get("network"),
         "options": options, "log_driver": params.get("log_driver"), "log_options": params.get("log_options"),
+        "log_secret_options": params.get("log_secret_options"),
         "restart_policy": "no",
     })
     spec.labels.update(_naming.exec_labels(params["service"], params["role"], version, params.get("destination") or ""))

@@ -21,6 +21,28 @@ def split_reference(reference: str) -> tuple[str, str]:
     return reference, "latest"
 
 
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def registry_host(reference: str) -> str:
+    """The registry a reference pulls from, as Docker decides it: the first path component when it looks
+    like a host (has ``.`` or ``:`` or is ``localhost``), else Docker Hub (``postgres:17``, ``acme/app``)."""
+    first, separator = reference.partition("/")[:2]
+    if not separator or not ("." in first or ":" in first or first == "localhost"):
+        return DOCKER_HUB
+    host = first.lower()
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
+
+
+def on_registry(reference: str, server: str) -> bool:
+    """Whether ``reference`` pulls from ``server`` (a ``host[:port]``), so that server's credentials apply."""
+    if not server:
+        return False
+    server = server.lower()
+    return registry_host(reference) == (DOCKER_HUB if server in DOCKER_HUB_ALIASES else server)
+
+
 def local_id(client: t.Any, reference: str) -> str | None:
     image = _docker.get_image(client, reference)
     return image.id if image is not None else None

@@ -60,7 +60,10 @@ options:
     type: dict
     default: {}
   secret_env:
-    description: With O(mode=new), secret environment variables; they go into the container only.
+    description:
+      - With O(mode=new), secret environment variables; they go into the container only.
+      - With O(mode=running), they do not change the running container's environment; as in O(mode=new),
+        their values are masked in the command's output and the module's results.
     type: dict
     default: {}
   volumes:
@@ -84,6 +87,12 @@ options:
     description: With O(mode=new), logging driver options.
     type: dict
     default: {max-size: 10m}
+  log_secret_options:
+    description:
+      - Log driver options that hold secrets (a log-shipping token, a URL with a password), merged over
+        O(log_options); their values are masked in the module's arguments and results.
+    type: dict
+    default: {}
   timeout:
     description: Seconds the command may run.
     type: int
@@ -266,6 +275,7 @@ def main() -> None:
             options=dict(type="dict", default={}),
             log_driver=dict(type="str", default="json-file"),
             log_options=dict(type="dict", default={"max-size": "10m"}),
+            log_secret_options=dict(type="dict", default={}, no_log=True),
             timeout=dict(type="int", default=3600),
             lines=dict(type="int", default=100),
             keep_failed=dict(type="bool", default=False),

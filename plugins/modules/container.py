@@ -131,6 +131,12 @@ options:
     description: Logging driver options. The default rotates json-file logs at 10 MB.
     type: dict
     default: {max-size: 10m}
+  log_secret_options:
+    description:
+      - Log driver options that hold secrets (a log-shipping token, a URL with a password), merged over
+        O(log_options); their values are masked in the module's arguments and results.
+    type: dict
+    default: {}
   restart_policy:
     description: Docker restart policy.
     type: str
@@ -445,6 +451,7 @@ def main() -> None:
             options=dict(type="dict", default={}),
             log_driver=dict(type="str", default="json-file"),
             log_options=dict(type="dict", default={"max-size": "10m"}),
+            log_secret_options=dict(type="dict", default={}, no_log=True),
             restart_policy=dict(type="str", default="unless-stopped",
                                 choices=["no", "always", "unless-stopped", "on-failure"]),
             stop_timeout=dict(type="int", default=30),

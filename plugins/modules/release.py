@@ -71,6 +71,12 @@ options:
     description: Log driver options.
     type: dict
     default: {max-size: 10m}
+  log_secret_options:
+    description:
+      - Log driver options that hold secrets (a log-shipping token, a URL with a password), merged over
+        O(log_options); their values are masked in the module's arguments and results.
+    type: dict
+    default: {}
   roles:
     description:
       - The berth roles on this host, in order (web roles first), as C(berth_plan.roles) holds them.
@@ -349,7 +355,8 @@ def role_spec(params: dict[str, t.Any], role: dict[str, t.Any]) -> _release.Role
     proxy = role["proxy"]
     container = dict(command=role["cmd"] or None, env=role["env"], secret_env=(params["secret_env"] or {}).get(role["name"]) or {},
                      volumes=role["volumes"], network=params["network"], options=role["options"],
-                     log_driver=params["log_driver"], log_options=params["log_options"])
+                     log_driver=params["log_driver"], log_options=params["log_options"],
+                     log_secret_options=params["log_secret_options"])
     if proxy is None:
         check = _health.ContainerCheck(mode="running", interval=1, timeout=5, deadline=params["deploy_timeout"],
                                        readiness_delay=role["readiness_delay"])
@@ -409,6 +416,7 @@ def main() -> None:
             network=dict(type="str", required=True),
             log_driver=dict(type="str", default="json-file"),
             log_options=dict(type="dict", default={"max-size": "10m"}),
+            log_secret_options=dict(type="dict", default={}, no_log=True),
             roles=dict(type="list", elements="dict", required=True, options=ROLE_OPTIONS),
             secret_env=dict(type="dict", default={}, no_log=True),
             proxy=dict(type="dict", default={}, options=PROXY_OPTIONS),

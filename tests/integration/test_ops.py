@@ -170,6 +170,17 @@ def test_exec_in_the_running_container(inventory):
     assert failing.rc != 0 and failing.task("Run the command")["result"]["rc"] == 5
 
 
+def test_exec_in_the_running_container_masks_the_secrets(inventory):
+    command = "sh -c 'echo leak=$SECRET_KEY_BASE; echo to-stderr=$SECRET_KEY_BASE >&2; exit 4'"
+    run = playbook("app_exec.yml", inventory, {"exec_cmd": command, "exec_mode": "running"})
+    assert run.rc != 0
+    result = run.task("Run the command of role web")["result"]
+    assert result["rc"] == 4 and result["stdout_lines"] == ["leak=********"]
+    assert result["stderr_lines"] == ["to-stderr=********"]
+    assert SECRET not in run.stdout and SECRET not in json.dumps(run.results)
+    assert SECRET not in audit_log()
+
+
 def test_running_mode_survives_a_command_silent_longer_than_the_docker_timeout(inventory):
     run = run_tasks([{"name": "exec", "berth.deploy.app_exec": {
         "service": "ops", "role": "web", "mode": "running", "command": "sh -c 'sleep 4; echo done'",

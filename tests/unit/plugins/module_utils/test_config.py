@@ -22,7 +22,7 @@ def test_minimal_config_gets_defaults():
     assert plan["host_roles"] == ["web", "job"]
     assert plan["proxy_on_host"] is True
     assert plan["retain_containers"] == 5 and plan["drain_timeout"] == 30 and plan["deploy_timeout"] == 30
-    assert plan["logging"] == {"driver": "json-file", "options": {"max-size": "10m"}}
+    assert plan["logging"] == {"driver": "json-file", "options": {"max-size": "10m"}, "secret_option_names": []}
     web = plan["roles"]["web"]
     assert web["route"] == "myapp-web"
     assert web["proxy"]["healthcheck"] == {"path": "/up", "port": 3000, "interval": 1.0, "timeout": 5.0}
