@@ -428,6 +428,18 @@ HOST_PORT_PATTERN = re.compile(r"^([0-9]{1,5})(/tcp|/udp)?$")
 HOST_UNTIL_PATTERN = re.compile(r"^(([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{9,}(\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}\S*)$")
 
 
+def _daemon_extra(check: Checker, extra: t.Any) -> dict[str, t.Any]:
+    """daemon.json keys (null removes one from the server's file); data-root is an absolute path."""
+    path = "berth_host_docker_daemon_extra"
+    if not isinstance(extra, dict) or not all(isinstance(key, str) and key for key in extra):
+        check.problem(path, f"{show(extra)} is not a mapping of daemon.json keys")
+        return {}
+    root = extra.get("data-root")
+    if root is not None and not (isinstance(root, str) and re.match(r"^/[^\s]*\Z", root) and root.strip("/")):
+        check.problem(f"{path}.data-root", f"{show(root)} is not an absolute path other than / (or null)")
+    return extra
+
+
 def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The berth_host_* variables and berth_ssh_allow, checked and normalized."""
     import ipaddress  # pylint: disable=import-outside-toplevel
@@ -438,10 +450,7 @@ def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
             check.problem(name, f"{show(value)} is not one of {', '.join(allowed)}")
         return value
 
-    extra = raw["berth_host_docker_daemon_extra"]
-    if not isinstance(extra, dict):
-        check.problem("berth_host_docker_daemon_extra", f"{show(extra)} is not a mapping of daemon.json keys")
-        extra = {}
+    extra = _daemon_extra(check, raw["berth_host_docker_daemon_extra"])
     ssh_allow = check.string_list("berth_ssh_allow", raw["berth_ssh_allow"])
     for index, cidr in enumerate(ssh_allow):
         try:
