@@ -340,10 +340,10 @@ def test_a_proxy_change_that_cannot_start_puts_the_old_proxy_back(server, invent
     args_before = on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy")
     run = run_playbook(SETUP, inventory, extra_vars={"berth_proxy": {"image": TRAEFIK_IMAGE, "https_port": 22}})
     assert run.rc != 0
+    assert get_version() == serving
     message = run.task("Report why the new proxy was not kept")["result"]["msg"]
     assert "did not start or answer, so the previous proxy was put back and serves" in message, message
     assert "address already in use" in message or "port is already allocated" in message, message
-    assert get_version() == serving
     assert on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy") == args_before
     names = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}}").split()
     assert "berth-proxy" in names and not [name for name in names if "-replaced-" in name], names
