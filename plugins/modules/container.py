@@ -68,7 +68,7 @@ options:
   keep_replaced:
     description:
       - With O(replace=stop_first), the old container (or, without one, the newest copy an earlier run set
-        aside) is stopped and kept as C(<name>-replaced-<id>) instead of removed, and named in RV(replaced):
+        aside) is stopped and kept as C(<name>-replaced-<id>) instead of removed, and named in RV(replaced) -
         remove it once the new container works, or put it back with O(state=restored).
     type: bool
     default: false
@@ -92,7 +92,7 @@ options:
       - V(stopped) stops it gracefully and keeps it (for inspection or instant rollback).
       - V(absent) stops and removes it.
       - V(active) requires it to run and stops every other container of the role.
-      - V(restored) puts back the newest copy O(keep_replaced) set aside, C(<name>-replaced-<id>): removes the
+      - V(restored) puts back the newest copy O(keep_replaced) set aside, C(<name>-replaced-<id>); it removes the
         container now named O(name) (the replacement that failed), renames the copy to O(name) and starts
         it. Nothing changes when there is no such copy.
     type: str

@@ -17,7 +17,7 @@ description:
   - Refuses, before writing, to move C(data-root) away from a directory that holds containers
     (Docker would start on an empty directory after its restart), naming the old and the new value.
   - Fails, without writing, when the file is not a JSON object.
-  - Needs no Docker: the host role runs it before Docker is installed.
+  - Needs no Docker (the host role runs it before Docker is installed).
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:

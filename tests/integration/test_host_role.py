@@ -263,8 +263,8 @@ def docker_server_playbook(tmp_path_factory, docker_server, ssh_key) -> Path:
     return playbook
 
 
-def test_daemon_json_keeps_the_servers_own_keys_shows_the_diff_and_stays_idempotent(docker_server,
-                                                                                     docker_server_playbook):
+def test_daemon_json_keeps_the_servers_own_keys_shows_the_diff_and_stays_idempotent(
+        docker_server, docker_server_playbook):
     directory = docker_server_playbook.parent
     first = run_playbook(docker_server_playbook, directory, env={"ANSIBLE_DIFF_ALWAYS": "1"})
     assert first.rc == 0, first.stdout
