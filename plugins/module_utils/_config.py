@@ -163,7 +163,7 @@ def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
     proxy["image_repository"], proxy["image_tag"] = split_reference(proxy["image"])
     proxy["container_name"] = check.string(f"{path}.container_name", proxy["container_name"],
                                            _naming.NAME_PATTERN, "lowercase letters, digits and -")
-    proxy["publish_address"] = check.string(f"{path}.publish_address", proxy["publish_address"])
+    proxy["publish_address"] = _publish_address(check, f"{path}.publish_address", proxy["publish_address"])
     proxy["config_dir"] = check.string(f"{path}.config_dir", proxy["config_dir"], ABSOLUTE_PATH_PATTERN,
                                        "an absolute path")
     proxy["throttle_ms"] = check.integer(f"{path}.throttle_ms", proxy["throttle_ms"], 0, 60000, "milliseconds")
@@ -173,14 +173,44 @@ def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
                                       LOG_LEVEL_PATTERN,
                                       "TRACE, DEBUG, INFO, WARN, ERROR, FATAL or PANIC")
     proxy["access_log"] = check.boolean(f"{path}.access_log", proxy["access_log"])
-    proxy["trusted_ips"] = check.string_list(f"{path}.trusted_ips", proxy["trusted_ips"])
+    proxy["trusted_ips"] = _trusted_ips(check, f"{path}.trusted_ips", proxy["trusted_ips"])
     proxy["options"] = _run_options(check, f"{path}.options", proxy["options"])
+    host = f"[{proxy['publish_address']}]" if ":" in proxy["publish_address"] else proxy["publish_address"]
+    proxy["publish"] = [f"{host}:{proxy['http_port']}:80" if host else f"{proxy['http_port']}:80",
+                        f"{host}:{proxy['https_port']}:443" if host else f"{proxy['https_port']}:443",
+                        f"127.0.0.1:{proxy['api_port']}:8080"]  # the API: loopback only
     proxy["pages_image"] = check.string(f"{path}.pages_image", proxy["pages_image"], required=True)
     proxy["pages_image_repository"], proxy["pages_image_tag"] = split_reference(proxy["pages_image"])
     proxy["pages_container_name"] = f"{proxy['container_name']}-pages"
     proxy["pages_url"] = f"http://{proxy['pages_container_name']}:{PAGES_PORT}"
     proxy["pages_port"] = PAGES_PORT
     return proxy
+
+
+def _publish_address(check: Checker, path: str, value: t.Any) -> str:
+    """An IP address of the host to publish the web ports on ("": every address)."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
+    address = check.string(path, value)
+    try:
+        return str(ipaddress.ip_address(address)) if address else ""
+    except ValueError:
+        check.problem(path, f"{show(address)} is not an IP address of the host (e.g. 203.0.113.10 or 2001:db8::10), "
+                            "or empty for every address")
+        return ""
+
+
+def _trusted_ips(check: Checker, path: str, value: t.Any) -> list[str]:
+    """Addresses or CIDRs whose X-Forwarded-* headers Traefik keeps."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
+    trusted = check.string_list(path, value)
+    for index, cidr in enumerate(trusted):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            check.problem(f"{path}[{index}]", f"{show(cidr)} is not an address or CIDR (e.g. 10.0.0.0/8 or 2001:db8::/32)")
+    return trusted
 
 
 def _maintenance(check: Checker, value: t.Any) -> dict[str, str]:
@@ -433,6 +463,18 @@ HOST_UNTIL_PATTERN = re.compile(r"([0-9]{1,9}(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]
                                 r"(Z|[+-][0-9]{2}:[0-9]{2})?)?")
 
 
+def _daemon_extra(check: Checker, extra: t.Any) -> dict[str, t.Any]:
+    """daemon.json keys (null removes one from the server's file); data-root is an absolute path."""
+    path = "berth_host_docker_daemon_extra"
+    if not isinstance(extra, dict) or not all(isinstance(key, str) and key for key in extra):
+        check.problem(path, f"{show(extra)} is not a mapping of daemon.json keys")
+        return {}
+    root = extra.get("data-root")
+    if root is not None and not (isinstance(root, str) and ABSOLUTE_PATH_PATTERN.fullmatch(root) and root.strip("/")):
+        check.problem(f"{path}.data-root", f"{show(root)} is not an absolute path other than / (or null)")
+    return extra
+
+
 def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The berth_host_* variables and berth_ssh_allow, checked and normalized."""
     import ipaddress  # pylint: disable=import-outside-toplevel
@@ -443,10 +485,7 @@ def _host(check: Checker, raw: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
             check.problem(name, f"{show(value)} is not one of {', '.join(allowed)}")
         return value
 
-    extra = raw["berth_host_docker_daemon_extra"]
-    if not isinstance(extra, dict):
-        check.problem("berth_host_docker_daemon_extra", f"{show(extra)} is not a mapping of daemon.json keys")
-        extra = {}
+    extra = _daemon_extra(check, raw["berth_host_docker_daemon_extra"])
     ssh_allow = check.string_list("berth_ssh_allow", raw["berth_ssh_allow"])
     for index, cidr in enumerate(ssh_allow):
         try:

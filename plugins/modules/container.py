@@ -65,6 +65,13 @@ options:
     type: str
     choices: [beside, stop_first]
     default: beside
+  keep_replaced:
+    description:
+      - With O(replace=stop_first), the old container (or, without one, the newest copy an earlier run set
+        aside) is stopped and kept as C(<name>-replaced-<id>) instead of removed, and named in RV(replaced) -
+        remove it once the new container works, or put it back with O(state=restored).
+    type: bool
+    default: false
   restart:
     description:
       - With O(state=started), restart the container (graceful stop, then start) even when its
@@ -85,8 +92,11 @@ options:
       - V(stopped) stops it gracefully and keeps it (for inspection or instant rollback).
       - V(absent) stops and removes it.
       - V(active) requires it to run and stops every other container of the role.
+      - V(restored) puts back the newest copy O(keep_replaced) set aside, C(<name>-replaced-<id>); it removes the
+        container now named O(name) (the replacement that failed), renames the copy to O(name) and starts
+        it. Nothing changes when there is no such copy.
     type: str
-    choices: [started, stopped, absent, active]
+    choices: [started, stopped, absent, active, restored]
     default: started
   command:
     description: Command (string or list) overriding the image's CMD.
@@ -208,6 +218,11 @@ removed:
   returned: success
   type: list
   elements: str
+replaced:
+  description: The old container set aside by O(keep_replaced) (stopped), to remove or put back.
+  returned: when O(keep_replaced) set a container aside
+  type: str
+  sample: berth-proxy-replaced-3f2a1c9d
 actions:
   description: What was done, in order (e.g. C(created myapp-web-v42), C(started myapp-web-v42)).
   returned: success
@@ -243,6 +258,7 @@ class ContainerRunner:
         self.stopped: list[str] = []
         self.removed: list[str] = []
         self.changed = False
+        self.replaced = ""
         self.diff: dict[str, t.Any] = {"before": {}, "after": {}}
 
     def record(self, action: str) -> None:
@@ -291,6 +307,8 @@ class ContainerRunner:
             current = None
         elif state == "active":
             self.make_active(name, current)
+        elif state == "restored":
+            current = self.restore(name, current)
         if self.params["retain"]:
             self.prune(self.params["retain"], current)
         if current is not None and not self.check_mode:
@@ -300,6 +318,8 @@ class ContainerRunner:
         result = dict(changed=self.changed, actions=self.actions, stopped=self.stopped, removed=self.removed,
                       container=self.describe(current) if current is not None else {}, diff=self.diff,
                       seconds=round(time.monotonic() - started, 3))
+        if self.replaced:
+            result["replaced"] = self.replaced
         if others_before is not None:
             result["others"] = [_container.summary(item) for item in others_before]
         return result
@@ -363,10 +383,7 @@ class ContainerRunner:
                     current.start()
             return current
         if self.params["replace"] == "stop_first":
-            if current is not None:
-                self.remove(current, stop_first=True)
-            for leftover in self.set_aside_copies(name):
-                self.remove(leftover, stop_first=True)
+            self.make_way(name, current)
         elif current is not None:
             self.set_aside(current)
         self.record(f"created {name}")
@@ -388,10 +405,45 @@ class ContainerRunner:
             self.remove(current, stop_first=False)
 
     def set_aside_copies(self, name: str) -> list[t.Any]:
-        """``<name>-replaced-<id>`` containers a run that died mid-replacement left (they may hold its ports)."""
+        """``<name>-replaced-<id>`` containers (kept by keep_replaced, or left by a run that died), newest first."""
         pattern = re.compile(rf"/?{re.escape(set_aside_name(name, ''))}[0-9a-f]+")
         found = self.client.containers.list(all=True, filters={"name": set_aside_name(name, "")})
-        return [item for item in found if pattern.fullmatch(item.name)]
+        copies = [item for item in found if pattern.fullmatch(item.name)]
+        return sorted(copies, key=lambda item: item.attrs.get("Created") or "", reverse=True)
+
+    def make_way(self, name: str, current: t.Any) -> None:
+        """replace=stop_first: stop and remove the old container and set-aside copies (they may hold its ports);
+        with keep_replaced the old one (else the newest copy) stays, stopped, as the way back."""
+        old = ([current] if current is not None else []) + self.set_aside_copies(name)
+        kept = old[0] if old and self.params["keep_replaced"] else None
+        for item in old[1:] if kept is not None else old:
+            self.remove(item, stop_first=True)
+        if kept is None:
+            return
+        if _container.is_running(kept):
+            self.stop(kept)
+        self.replaced = set_aside_name(name, kept.id)
+        if kept.name != self.replaced:
+            self.record(f"renamed {kept.name} to {self.replaced}")
+            if not self.check_mode:
+                kept.rename(self.replaced)
+
+    def restore(self, name: str, current: t.Any) -> t.Any:
+        """state=restored: the newest set-aside copy serves under ``name`` again, instead of ``current``."""
+        copies = self.set_aside_copies(name)
+        if not copies:
+            return current
+        if current is not None:
+            self.remove(current, stop_first=True)
+        back = copies[0]
+        self.record(f"renamed {back.name} to {name}")
+        self.record(f"started {name}")
+        if not self.check_mode:
+            back.rename(name)
+            back.start()
+        for extra in copies[1:]:
+            self.remove(extra, stop_first=True)
+        return back
 
     def write_env_file(self, spec: _container.ContainerSpec) -> None:
         path = self.params["env_file"]
@@ -441,7 +493,8 @@ def main() -> None:
             destination=dict(type="str", default=""),
             version=dict(type="str"),
             image=dict(type="str"),
-            state=dict(type="str", default="started", choices=["started", "stopped", "absent", "active"]),
+            state=dict(type="str", default="started", choices=["started", "stopped", "absent", "active", "restored"]),
+            keep_replaced=dict(type="bool", default=False),
             command=dict(type="raw"),
             env=dict(type="dict", default={}),
             secret_env=dict(type="dict", default={}, no_log=True),

@@ -41,12 +41,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 network:
-  description: Name and id of the network (empty when absent).
+  description:
+    - Name, id, driver and IPv4 gateway of the network (empty when absent). The gateway is the host's
+      address on the network, the source of requests to the containers' ports published on 127.0.0.1.
   returned: success
   type: dict
-  sample: {name: berth, id: 0c3d5e7f9a1b, driver: bridge}
+  sample: {name: berth, id: 0c3d5e7f9a1b, driver: bridge, gateway: 172.18.0.1}
 """
 
+import ipaddress
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
@@ -58,10 +61,21 @@ def find(client: t.Any, name: str) -> t.Any | None:
     return next((network for network in client.networks.list(names=[name]) if network.name == name), None)
 
 
+def gateway(network: t.Any) -> str:
+    """The network's IPv4 gateway: the host's address on it, where traffic from the host's published ports comes from."""
+    for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
+        if "." in (config.get("Gateway") or ""):
+            return str(config["Gateway"]).split("/", 1)[0]
+        if "." in (config.get("Subnet") or ""):  # Docker's default: the subnet's first address
+            return str(next(ipaddress.ip_network(config["Subnet"], strict=False).hosts()))
+    return ""
+
+
 def describe(network: t.Any | None) -> dict[str, str]:
     if network is None:
         return {}
-    return {"name": network.name, "id": network.id[:12], "driver": network.attrs.get("Driver", "")}
+    return {"name": network.name, "id": network.id[:12], "driver": network.attrs.get("Driver", ""),
+            "gateway": gateway(network)}
 
 
 def main() -> None:
@@ -84,6 +98,7 @@ def main() -> None:
             changed = True
             if not module.check_mode:
                 network = client.networks.create(params["name"], driver=params["driver"])
+                network.reload()  # the IPAM configuration (the gateway) is filled in by the engine
         elif params["state"] == "present" and before["driver"] != params["driver"]:
             module.fail_json(msg=f"Network {params['name']} exists with driver {before['driver']}, not "
                                  f"{params['driver']}; remove it (or pick another berth_network) first.")
@@ -94,7 +109,7 @@ def main() -> None:
             network = None
     except Exception as exc:
         module.fail_json(msg=f"Docker engine error for network {params['name']}: {_docker.explain(exc)}")
-    after = describe(network) if not module.check_mode else (
+    after = describe(network) if not (module.check_mode and changed) else (
         {"name": params["name"], "driver": params["driver"]} if params["state"] == "present" else {})
     module.exit_json(changed=changed, network=after, diff=dict(before=before, after=after))
 

@@ -334,6 +334,32 @@ def test_a_changed_proxy_setting_replaces_the_proxy_even_after_an_interrupted_re
     assert get_version() == serving
 
 
+def test_a_proxy_change_that_cannot_start_puts_the_old_proxy_back(server, inventory):
+    """Issue 12, item 13: the new proxy cannot publish its port (sshd has 22), the old one serves again."""
+    serving = get_version()
+    args_before = on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy")
+    run = run_playbook(SETUP, inventory, extra_vars={"berth_proxy": {"image": TRAEFIK_IMAGE, "https_port": 22}})
+    assert run.rc != 0
+    assert get_version() == serving
+    message = run.task("Report why the new proxy was not kept")["result"]["msg"]
+    assert "did not start or answer, so the previous proxy was put back and serves" in message, message
+    assert "address already in use" in message or "port is already allocated" in message, message
+    assert on_server(server, "docker", "inspect", "-f", "{{json .Args}}", "berth-proxy") == args_before
+    names = on_server(server, "docker", "ps", "-a", "--format", "{{.Names}}").split()
+    assert "berth-proxy" in names and not [name for name in names if "-replaced-" in name], names
+    run = run_playbook(SETUP, inventory)
+    assert run.rc == 0 and run.changed() == 0, run.stdout
+
+
+def test_app_containers_on_the_server_cannot_read_the_proxy_api(server):
+    """Issue 12, item 5: a container on the deploy network gets 403 from the API; the host gets it (deploys confirm)."""
+    request = "printf 'GET /api/http/routers HTTP/1.0\\r\\n\\r\\n' | nc -w 3 berth-proxy 8080 | head -n 1"
+    status = on_server(server, "docker", "run", "--rm", "--network", "berth", "--entrypoint", "sh",
+                       f"{APP_IMAGE}:{get_version()}", "-c", request).strip()
+    assert status.startswith("HTTP/1.") and " 403 " in status, status
+    assert '"shop-web@file"' in on_server(server, "curl", "-fsS", "http://127.0.0.1:8080/api/http/routers")
+
+
 def with_env(**clear: str) -> dict[str, t.Any]:
     return {"berth_env": {"clear": {"RAILS_ENV": "production", **clear}, "secret": {"SECRET_KEY_BASE": SECRET}}}
 

@@ -228,3 +228,73 @@ def test_host_settings_are_checked():
         "berth_host_log_max_file: 0 is not a number of log files (1-100)",
         "berth_host_firewall: 'iptables' is not one of none, nftables, ufw",
     ]
+
+
+# A server that already runs Docker with a daemon.json of its own (issue 12, item 10).
+DOCKER_SERVER = "berth-daemon1"
+DOCKER_SERVER_ADDRESS = "127.0.0.43"
+# The server image's daemon.json has insecure-registries (our registry) and more; this key is the server's own too.
+SERVER_ONLY_KEY = {"max-concurrent-uploads": 3}
+
+
+@pytest.fixture(scope="module")
+def docker_server(testbed: None, ssh_key: Path):
+    from tests.integration.conftest import throwaway_server
+
+    yield from throwaway_server(DOCKER_SERVER, DOCKER_SERVER_ADDRESS, ssh_key)
+
+
+@pytest.fixture(scope="module")
+def docker_server_playbook(tmp_path_factory, docker_server, ssh_key) -> Path:
+    """The host role where berth manages everything but the server's insecure-registries and own key."""
+    daemon = json.loads(on_server(docker_server, "cat", "/etc/docker/daemon.json"))
+    on_server(docker_server, "sh", "-c", f"echo '{json.dumps({**daemon, **SERVER_ONLY_KEY})}' >/etc/docker/daemon.json")
+    group_vars = {
+        "berth_service": "shop",
+        "berth_image": APP_IMAGE,
+        "berth_roles": {"web": {"proxy": {"host": "shop.test", "app_port": 3000}}},
+        "berth_host_docker_daemon_extra": {key: value for key, value in DAEMON_EXTRA.items()
+                                           if key != "insecure-registries"},
+    }
+    directory = write_server_inventory(tmp_path_factory.mktemp("daemon-inventory"), {"daemon1": DOCKER_SERVER_ADDRESS},
+                                       ssh_key, group_vars)
+    playbook = directory / "host.yml"
+    playbook.write_text(yaml.safe_dump(PLAY, sort_keys=False))
+    return playbook
+
+
+def test_daemon_json_keeps_the_servers_own_keys_shows_the_diff_and_stays_idempotent(
+        docker_server, docker_server_playbook):
+    directory = docker_server_playbook.parent
+    first = run_playbook(docker_server_playbook, directory, env={"ANSIBLE_DIFF_ALWAYS": "1"})
+    assert first.rc == 0, first.stdout
+    daemon = json.loads(on_server(docker_server, "cat", "/etc/docker/daemon.json"))
+    assert daemon["insecure-registries"] == [REGISTRY] and daemon["max-concurrent-uploads"] == 3, daemon
+    assert daemon["live-restore"] is True and daemon["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    diff = first.task("Write /etc/docker/daemon.json")["result"]["diff"]
+    assert '"live-restore": true' in diff["after"] and '"live-restore"' not in diff["before"]
+    assert '"max-concurrent-uploads": 3' in diff["before"] and '"max-concurrent-uploads": 3' in diff["after"]
+    # Docker was restarted with the merged file and still trusts the server's registry
+    info = json.loads(on_server(docker_server, "docker", "info", "--format", "{{json .}}"))
+    assert info["LiveRestoreEnabled"] is True
+    assert REGISTRY in info["RegistryConfig"]["IndexConfigs"]
+    on_server(docker_server, "docker", "pull", "-q", f"{APP_IMAGE}:v1")
+    second = run_playbook(docker_server_playbook, directory)
+    assert second.rc == 0 and second.changed() == 0, second.stdout
+
+
+def test_a_data_root_move_off_containers_is_refused_and_the_file_kept(docker_server, docker_server_playbook):
+    # loaded, not pulled: whether the server trusts the registry is the other test's business
+    subprocess.run(f"docker save {APP_IMAGE}:v1 | docker exec -i {docker_server} docker load -q", shell=True,
+                   check=True, capture_output=True)
+    on_server(docker_server, "docker", "create", "--name", "keeps-data", f"{APP_IMAGE}:v1")
+    before = on_server(docker_server, "cat", "/etc/docker/daemon.json")
+    extra = {**{key: value for key, value in DAEMON_EXTRA.items() if key != "insecure-registries"},
+             "data-root": "/srv/docker"}
+    run = run_playbook(docker_server_playbook, docker_server_playbook.parent,
+                       extra_vars={"berth_host_docker_daemon_extra": extra})
+    assert run.rc != 0
+    message = run.task("Write /etc/docker/daemon.json")["result"]["msg"]
+    assert "refusing to change Docker's data-root from '/var/lib/docker' to '/srv/docker'" in message, message
+    assert on_server(docker_server, "cat", "/etc/docker/daemon.json") == before
+    assert "keeps-data" in on_server(docker_server, "docker", "ps", "-a", "--format", "{{.Names}}").split()

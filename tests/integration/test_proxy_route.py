@@ -97,3 +97,25 @@ def test_unconfirmed_switch_puts_the_previous_route_back(engine, local_inventory
 def test_empty_targets_are_refused(local_inventory, local_proxy, unique):
     result = run_module("berth.deploy.proxy_route", route_args(local_proxy, unique, "x.test", []), local_inventory)
     assert result["status"] == "failed" and "targets is empty" in result["result"]["msg"]
+
+
+def api_status_from_a_container(engine, network: str, proxy: str, path: str = "/api/http/routers") -> str:
+    """The status line the proxy's API port (8080 on the network) gives a container on the deploy network."""
+    request = f"printf 'GET {path} HTTP/1.0\\r\\nHost: {proxy}\\r\\n\\r\\n' | nc -w 3 {proxy} 8080 | head -n 1"
+    output = engine.containers.run(f"{APP_IMAGE}:v1", ["-c", request], entrypoint="sh", network=network, remove=True)
+    return output.decode().strip()
+
+
+def test_app_containers_cannot_read_the_proxy_api(engine, local_inventory, local_proxy, unique, cleanup):
+    """Issue 12, item 5: the API answers the host (127.0.0.1:api_port) but not containers on the shared network."""
+    status = api_status_from_a_container(engine, local_proxy["network"], "berth-local-proxy")
+    assert status.startswith("HTTP/1.") and " 403 " in status, status
+    connection = http.client.HTTPConnection("127.0.0.1", local_proxy["api_port"], timeout=5)
+    connection.request("GET", "/api/http/routers")
+    assert connection.getresponse().status == 200
+    # and a switch is still confirmed through the API
+    one, = backends(engine, unique, cleanup, local_proxy["network"], ["v6"])
+    route = route_args(local_proxy, unique, f"{unique}.test", [{"container": one, "port": 3000}])
+    switched = run_module("berth.deploy.proxy_route", route, local_inventory)
+    assert switched["status"] == "ok" and switched["result"]["confirm_seconds"] < 5, switched
+    run_module("berth.deploy.proxy_route", {**route, "state": "absent"}, local_inventory)

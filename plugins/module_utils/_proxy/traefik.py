@@ -252,6 +252,9 @@ class TraefikFileDriver:
             connection.close()
         if response.status == 404:
             return None
+        if response.status == 403:
+            raise ProxyError(f"Traefik API {self.api_url}{path} answered 403: it answers only the deploy network's "
+                             "gateway (berth_api.yml); run playbooks/setup.yml after the network changed")
         if response.status != 200:
             raise ProxyError(f"Traefik API {self.api_url}{path} answered {response.status}")
         try:
