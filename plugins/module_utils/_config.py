@@ -106,6 +106,8 @@ IMAGE_PATTERN = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
 HOSTNAME_PATTERN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+# printable text: no newline (or other control character) that could start a line of the audit log
+ONE_LINE_PATTERN = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\Z")
 REGISTRY_SERVER_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?$")
 
 
@@ -364,7 +366,8 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     }
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer
-    plan["message"] = check.string("berth_message", raw["berth_message"])
+    plan["message"] = check.string("berth_message", raw["berth_message"], ONE_LINE_PATTERN,
+                                   "one line of text, without control characters")
     role_hosts = [host for name in roles for host in (groups or {}).get(name, [])]
     plan["hosts"] = [host for host in dict.fromkeys(role_hosts) if play_hosts is None or host in play_hosts]
     plan["migrate"] = _migrate(check, raw["berth_migrate"], roles, groups or {}, play_hosts)

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shlex
 import threading
 import time
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming, _service
+from ansible_collections.berth.deploy.plugins.module_utils import _audit, _container, _docker, _health, _image, _naming, _service
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
                                                                           container_target, switch)
@@ -319,24 +318,11 @@ def _stop_all(containers: list[t.Any], timeout: int) -> None:
 
 def audit_line(when: float, performer: str, version: str, result: str, roles: t.Mapping[str, t.Mapping[str, t.Any]],
                message: str) -> str:
-    """One line of the host's deploy log; control characters are escaped so no value can start a line."""
-    changes = " ".join(f"{role}={','.join(report.get('previous') or []) or 'none'}->{report.get('version') or '-'}"
-                       for role, report in roles.items())
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
-    parts = [stamp, f"performer={shlex.quote(_one_line(performer))}", f"version={_one_line(version)}",
-             f"result={result}"] + ([changes] if changes else []) + [f"message={shlex.quote(_one_line(message))}"]
-    return " ".join(parts)
-
-
-def _one_line(text: str) -> str:
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
-
-
-def append_audit(path: str, line: str) -> None:
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    """One line of the host's deploy log (_audit escapes every value, so none can start a line)."""
+    changes = " ".join(f"{_audit.escape(role)}={_audit.escape(','.join(report.get('previous') or []) or 'none')}"
+                       f"->{_audit.escape(report.get('version') or '-')}" for role, report in roles.items())
+    head = _audit.line(when, [("performer", performer), ("version", version), ("result", result)])
+    return " ".join([head] + ([changes] if changes else []) + [f"message={_audit.quoted(message)}"])
 
 
 class HostLock:

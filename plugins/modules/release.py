@@ -323,7 +323,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _args, _docker, _health, _naming, _release
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _audit, _docker, _health, _naming, _release
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings, make_driver
 
 HEALTHCHECK_OPTIONS = dict(path=dict(type="str", default="/up"), port=dict(type="int"),
@@ -456,7 +456,7 @@ def audit(module: AnsibleModule, result: str, roles: dict[str, t.Any]) -> None:
     if not params["audit_log"] or module.check_mode:
         return
     line = _release.audit_line(time.time(), params["performer"], params["version"], result, roles, params["reason"])
-    _release.append_audit(params["audit_log"], line)
+    _audit.append(params["audit_log"], line)
 
 
 if __name__ == "__main__":
