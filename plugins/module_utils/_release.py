@@ -58,6 +58,7 @@ class Request:
     timings: SwitchTimings = field(default_factory=SwitchTimings)
     restore: dict[str, str] = field(default_factory=dict)  # role -> container to serve again
     check_mode: bool = False
+    pins: _image.Pins = field(default_factory=_image.Pins)
 
     @property
     def reference(self) -> str:
@@ -108,12 +109,16 @@ class Release:
         request = self.request
         if not request.restore:
             self.pull()
-        for role in request.roles:
-            try:
-                self.done.append(self.release_role(role, request.restore.get(role.name)))
-            except StepFailed:
-                self.revert()
-                raise
+        try:
+            for role in request.roles:
+                try:
+                    self.done.append(self.release_role(role, request.restore.get(role.name)))
+                except StepFailed:
+                    self.revert()
+                    raise
+        finally:
+            if self.pulled is not None and self.pulled.pin:
+                request.pins.unpin(request.reference, self.pulled.pin)  # its containers protect the image now
         pruned = self.prune()
         changed = bool(self.pulled and self.pulled.changed) or bool(pruned) or any(item.changed for item in self.done)
         return {"changed": changed, "version": request.version, "roles": {item.role: item.report() for item in self.done},
@@ -124,7 +129,8 @@ class Release:
     def pull(self) -> None:
         request = self.request
         try:
-            self.pulled = _image.ensure(self.client, request.reference, request.pull, request.auth, request.check_mode)
+            self.pulled = _image.ensure(self.client, request.reference, request.pull, request.auth, request.check_mode,
+                                        request.pins)
         except Exception as exc:
             first = request.roles[0].name if request.roles else ""
             raise StepFailed("pull", first, f"Pulling {request.reference} failed: {_docker.explain(exc)}. "
@@ -259,16 +265,13 @@ class Release:
         return [item.name for item in others], [item.name for item in removable], round(time.monotonic() - started, 3)
 
     def prune(self) -> list[str]:
+        """Images of the repository no container on the host uses and no other run has just pulled."""
         if self.request.restore:
             return []
-        references = _image.unused_references(self.client, self.request.image)
-        if not self.request.check_mode:
-            for reference in references:
-                try:
-                    self.client.images.remove(reference)
-                except Exception:  # pylint: disable=broad-except
-                    pass  # in use by a container created meanwhile, or removed by another run: not this run's concern
-        return references
+        try:
+            return _image.prune(self.client, self.request.image, (), self.request.check_mode, self.request.pins).removed
+        except Exception:  # pylint: disable=broad-except
+            return []  # a cleanup: the next release or prune.yml catches up
 
     # failure -----------------------------------------------------------------------------------
 
