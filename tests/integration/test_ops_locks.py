@@ -98,7 +98,9 @@ def test_setup_waits_for_the_lock_with_berth_lock_wait_then_releases_it(inventor
     finally:
         freed.cancel()
     assert run.rc == 0, run.stdout
-    assert run.task("Take the deploy lock on the primary host")["result"]["waited"] >= 4
+    [taken] = [item["result"] for item in run.results
+               if item["task"] == "Take the deploy lock on the primary host" and item["status"] != "skipped"]
+    assert taken["waited"] >= 4, taken
     assert time.monotonic() - started >= 5
     assert not lock_exists()
     running = on_server(SERVER, "docker", "ps", "--format", "{{.Names}}").split()
