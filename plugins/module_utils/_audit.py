@@ -1,6 +1,6 @@
 # Copyright (c) berth.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The host's audit log (``/var/log/berth/<service>[-<destination>]-deploys.log``): one line per deploy,
+"""The host's audit log (``/var/log/berth/<service>-deploys[-<destination>].log``): one line per deploy,
 rollback, exec, maintenance switch or removal, written only here.
 
 Every value is escaped before it is written: control characters (a newline in ``berth_message``, a

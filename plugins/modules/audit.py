@@ -9,7 +9,7 @@ short_description: Append one line to the service's audit log on the host
 version_added: 0.2.0
 description:
   - Appends C(<UTC time> key=value ...) to O(path) (created C(0640), its directory C(0750)), the log
-    C(/var/log/berth/<service>[-<destination>]-deploys.log) that deploys and rollbacks write too
+    C(/var/log/berth/<service>-deploys[-<destination>].log) that deploys and rollbacks write too
     (M(berth.deploy.release)).
   - Every value is escaped first - control characters such as a newline become C(\n), values with
     spaces or quotes are shell-quoted - so no value (a message, an exec command) can end the line or

@@ -15,7 +15,9 @@ description:
     B(switch) the proxy route to it and confirm it through the proxy's API (roles with O(roles[].proxy)),
     B(drain) the old container,
     B(stop) the old containers gracefully and keep the newest O(retain);
-    finally remove images of O(image) that no container uses.
+    finally remove images of O(image) that no container on the host uses and no other run (another
+    destination or service) has just pulled (see M(berth.deploy.image)); the pull pins the image until
+    this run's containers exist.
   - Every spec booted gets a container of its own, named C(<service>-<role>[-<destination>]-<version>-<hash>)
     after its spec hash, so redeploying the serving version with a changed setting is a blue/green switch
     and a route never follows a name onto an unchecked container. A spec that already runs is left
@@ -281,7 +283,7 @@ roles:
       route_targets: [http://myapp-web-v42-3f2a1c9:3000]
       maintenance: false
 pruned_images:
-  description: Image references removed because no container uses them.
+  description: Image references removed because no container uses them (none while another run pulls O(image) on the host).
   returned: success
   type: list
   elements: str
