@@ -10,16 +10,21 @@ from tests.integration.conftest import APP_IMAGE
 from tests.support.ansible_run import run_module
 
 
+def build(engine, repository, tag, base) -> None:
+    """An image of this test only (the app image with a label), so no container of another test uses it."""
+    engine.images.pull(APP_IMAGE, tag=base)
+    dockerfile = f"FROM {APP_IMAGE}:{base}\nLABEL berth.test.pins={repository}:{tag}\n".encode()
+    engine.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{repository}:{tag}", rm=True)
+
+
 @pytest.fixture
 def repository(engine, unique):
-    """A repository of this test only: images of its own (the app image with a label), so no container of
-    another test uses them and no other test's image is pruned. v0 is left over from an old deploy."""
+    """A repository of this test only, so no other test's image is pruned."""
     name = f"berth-pins-{unique}/app"
-    for tag, base in (("v0", "v1"), ("v1", "v1"), ("v2", "v2"), ("v3", "v3")):
-        engine.images.pull(APP_IMAGE, tag=base)
-        dockerfile = f"FROM {APP_IMAGE}:{base}\nLABEL berth.test.pins={unique}-{tag}\n".encode()
-        engine.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{name}:{tag}", rm=True)
+    build(engine, name, "v1", "v1")
     yield name
+    for container in engine.containers.list(all=True, filters={"label": f"berth.service={unique}"}):
+        container.remove(force=True)
     for image in engine.images.list(name=name):
         for tag in image.tags:
             if tag.startswith(f"{name}:"):
@@ -43,9 +48,11 @@ def test_a_prune_keeps_what_another_destination_or_service_just_pulled(engine, l
     cleanup.append(unique)
     engine.networks.create(unique)
     assert release(unique, repository, unique, "v1", "production", local_inventory)["status"] == "ok"
+    for tag, base in (("v0", "v1"), ("v2", "v2"), ("v3", "v3")):  # v0: left over from an old deploy, unused
+        build(engine, repository, tag, base)
     # staging pulls v2 for its migration (the image module), and has not created a container yet
     pulled = run_module("berth.deploy.image", {"name": repository, "tag": "v2", "pull": "missing"}, local_inventory)
-    assert pulled["status"] == "ok", pulled
+    assert pulled["status"] == "ok", pulled["result"].get("msg")
     # meanwhile production releases (and prunes); another service of the repository prunes too
     again = release(unique, repository, unique, "v3", "production", local_inventory)
     assert again["status"] == "ok", again
