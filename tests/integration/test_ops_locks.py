@@ -39,7 +39,7 @@ def inventory(tmp_path_factory, server, ssh_key):
         "berth_service": "locks",
         "berth_host_bootstrap": False,  # the test-bed server already has Docker
         "berth_image": APP_IMAGE,
-        "berth_proxy": {"image": TRAEFIK_IMAGE},
+        "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},  # busybox httpd serves the pages
         "berth_roles": {"web": {"proxy": {"host": "locks.test", "app_port": 3000}}},
         "berth_postgres": {"image": f"{POSTGRES_IMAGE}:15", "password": "locks-pg-password-4711"},
     })
@@ -143,3 +143,16 @@ def test_a_failing_exec_releases_the_lock_and_writes_exactly_one_audit_line(inve
     assert not any(line.startswith("2026-12-04T00:00:00Z") for line in audit_lines())
     raw = subprocess.run(["docker", "exec", SERVER, "cat", AUDIT_LOG], capture_output=True, check=True).stdout
     assert b"\r" not in raw and "\u2028".encode() not in raw and raw.count(b"\n") == len(audit_lines())
+
+
+def test_a_maintenance_message_with_line_breaks_writes_exactly_one_audit_line(inventory):
+    before = audit_lines()
+    on = playbook("maintenance.yml", inventory, {"maintenance": "on", "maintenance_message": f"Back soon\n{FORGED}"})
+    assert on.rc == 0, on.stdout
+    off = playbook("maintenance.yml", inventory, {"maintenance": "off"})
+    assert off.rc == 0, off.stdout
+    added = audit_lines()[len(before):]
+    assert len(added) == 2, added
+    assert "maintenance=on result=ok roles=web page_message='Back soon\\n2026-12-04T00:00:00Z performer=mallory" in added[0]
+    assert "maintenance=off result=ok roles=web message=''" in added[1]
+    assert not any(line.startswith("2026-12-04T00:00:00Z") for line in audit_lines())
