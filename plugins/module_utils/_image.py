@@ -106,7 +106,8 @@ class Pins:
         """Around a pull or load of ``reference``: hold its repository's lock (shared: pulls run side by side,
         a prune waits), and pin the image once the block succeeded; the yielded list then holds the pin."""
         repository = split_reference(reference)[0]
-        with self.locked(repository, exclusive=False) as held:
+        # the lock is released when this generator closes (contextmanager drives it to the end or throws in)
+        with self.locked(repository, exclusive=False) as held:  # pylint: disable=contextmanager-generator-missing-cleanup
             if not held:
                 raise ImagesBusy(f"a prune of {repository} on this host held its lock for {self.wait:g}s")
             pin: list[str] = []
