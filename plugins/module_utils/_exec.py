@@ -9,7 +9,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _image, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._logs import LineTail
 
 POLL_FIRST = 0.05
@@ -87,6 +87,7 @@ def run_new(client: t.Any, spec: _container.ContainerSpec, image_id: str | None,
     ``timeout`` seconds is killed (rc None).
     """
     container = client.containers.create(spec.image, **_container.create_kwargs(spec, spec.spec_hash(image_id)))
+    _image.created_from(spec.image)
     started = time.monotonic()
     result = ExecResult(rc=None, seconds=0.0)
     kept = False

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shlex
 import threading
 import time
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _health, _image, _naming, _service
+from ansible_collections.berth.deploy.plugins.module_utils import _audit, _container, _docker, _health, _image, _naming, _service
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
                                                                           container_target, switch)
@@ -59,6 +58,7 @@ class Request:
     timings: SwitchTimings = field(default_factory=SwitchTimings)
     restore: dict[str, str] = field(default_factory=dict)  # role -> container to serve again
     check_mode: bool = False
+    pins: _image.Pins = field(default_factory=_image.Pins)
 
     @property
     def reference(self) -> str:
@@ -109,12 +109,16 @@ class Release:
         request = self.request
         if not request.restore:
             self.pull()
-        for role in request.roles:
-            try:
-                self.done.append(self.release_role(role, request.restore.get(role.name)))
-            except StepFailed:
-                self.revert()
-                raise
+        try:
+            for role in request.roles:
+                try:
+                    self.done.append(self.release_role(role, request.restore.get(role.name)))
+                except StepFailed:
+                    self.revert()
+                    raise
+        finally:
+            if self.pulled is not None and self.pulled.pin:
+                request.pins.unpin(request.reference, self.pulled.pin)  # its containers protect the image now
         pruned = self.prune()
         changed = bool(self.pulled and self.pulled.changed) or bool(pruned) or any(item.changed for item in self.done)
         return {"changed": changed, "version": request.version, "roles": {item.role: item.report() for item in self.done},
@@ -125,7 +129,8 @@ class Release:
     def pull(self) -> None:
         request = self.request
         try:
-            self.pulled = _image.ensure(self.client, request.reference, request.pull, request.auth, request.check_mode)
+            self.pulled = _image.ensure(self.client, request.reference, request.pull, request.auth, request.check_mode,
+                                        request.pins)
         except Exception as exc:
             first = request.roles[0].name if request.roles else ""
             raise StepFailed("pull", first, f"Pulling {request.reference} failed: {_docker.explain(exc)}. "
@@ -260,16 +265,13 @@ class Release:
         return [item.name for item in others], [item.name for item in removable], round(time.monotonic() - started, 3)
 
     def prune(self) -> list[str]:
+        """Images of the repository no container on the host uses and no other run has just pulled."""
         if self.request.restore:
             return []
-        references = _image.unused_references(self.client, self.request.image)
-        if not self.request.check_mode:
-            for reference in references:
-                try:
-                    self.client.images.remove(reference)
-                except Exception:  # pylint: disable=broad-except
-                    pass  # in use by a container created meanwhile, or removed by another run: not this run's concern
-        return references
+        try:
+            return _image.prune(self.client, self.request.image, (), self.request.check_mode, self.request.pins).removed
+        except Exception:  # pylint: disable=broad-except
+            return []  # a cleanup: the next release or prune.yml catches up
 
     # failure -----------------------------------------------------------------------------------
 
@@ -319,24 +321,11 @@ def _stop_all(containers: list[t.Any], timeout: int) -> None:
 
 def audit_line(when: float, performer: str, version: str, result: str, roles: t.Mapping[str, t.Mapping[str, t.Any]],
                message: str) -> str:
-    """One line of the host's deploy log; control characters are escaped so no value can start a line."""
-    changes = " ".join(f"{role}={','.join(report.get('previous') or []) or 'none'}->{report.get('version') or '-'}"
-                       for role, report in roles.items())
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
-    parts = [stamp, f"performer={shlex.quote(_one_line(performer))}", f"version={_one_line(version)}",
-             f"result={result}"] + ([changes] if changes else []) + [f"message={shlex.quote(_one_line(message))}"]
-    return " ".join(parts)
-
-
-def _one_line(text: str) -> str:
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
-
-
-def append_audit(path: str, line: str) -> None:
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    """One line of the host's deploy log (_audit escapes every value, so none can start a line)."""
+    changes = " ".join(f"{_audit.escape(role)}={_audit.escape(','.join(report.get('previous') or []) or 'none')}"
+                       f"->{_audit.escape(report.get('version') or '-')}" for role, report in roles.items())
+    head = _audit.line(when, [("performer", performer), ("version", version), ("result", result)])
+    return " ".join([head] + ([changes] if changes else []) + [f"message={_audit.quoted(message)}"])
 
 
 class HostLock:

@@ -240,7 +240,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _container, _docker, _files, _image, _naming
 
 
 def set_aside_name(name: str, container_id: str) -> str:
@@ -391,6 +391,7 @@ class ContainerRunner:
         if self.check_mode:
             return None
         created = self.client.containers.create(spec.image, **_container.create_kwargs(spec, spec_hash))
+        _image.created_from(spec.image)
         created.start()
         return created
 

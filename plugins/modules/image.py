@@ -15,6 +15,11 @@ description:
   - V(pruned) removes the tags of repository O(name) whose image no container (running or stopped)
     uses, so retained versions stay available for rollback and everything else goes. Images of the
     repository that lost their tag (it moved to a newer push) are removed by digest.
+  - Runs share a host's images (destinations of a service, services of one repository). A pull or
+    load pins the image on the host until a container of it is created (M(berth.deploy.container),
+    M(berth.deploy.app_exec), M(berth.deploy.release)), at most an hour; V(pruned) keeps pinned
+    images (returned as RV(pinned)), and while another run pulls the repository it prunes nothing
+    and warns (a later prune catches up).
   - In check mode a pull asks the registry for the tag's digest and compares it with the local
     image, so the prediction is truthful without downloading layers.
 author:
@@ -105,6 +110,11 @@ removed:
   returned: O(state=pruned)
   type: list
   elements: str
+pinned:
+  description: Unused references kept because a run on the host pulled them and has not created its container yet.
+  returned: O(state=pruned)
+  type: list
+  elements: str
 """
 
 import time
@@ -120,7 +130,7 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
     reference = f"{params['name']}:{params['tag']}"
     auth = {"username": params["username"], "password": params["password"]} if params["username"] else None
     if not params["archive_path"]:
-        pulled = _image.ensure(client, reference, params["pull"], auth, module.check_mode)
+        pulled = _image.ensure(client, reference, params["pull"], auth, module.check_mode, _image.Pins())
         shown_after = pulled.after if pulled.after is not None else "(new)"
         return dict(changed=pulled.changed, image=reference, id=pulled.after if not module.check_mode else pulled.before,
                     previous_id=pulled.before, seconds=pulled.seconds,
@@ -132,8 +142,10 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
         module.fail_json(msg=f"{params['archive_path']} does not hold {reference} "
                              f"(it holds: {', '.join(sorted(in_archive)) or 'no tagged images'})")
     changed = in_archive[reference] != before
-    if changed and not module.check_mode:
-        _image.load(client, params["archive_path"])
+    if not module.check_mode:
+        with _image.Pins().pulling(reference):
+            if changed:
+                _image.load(client, params["archive_path"])
     after = before if module.check_mode else _image.local_id(client, reference)
     return dict(changed=changed, image=reference, id=after, previous_id=before,
                 seconds=round(time.monotonic() - started, 3),
@@ -141,12 +153,11 @@ def present(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
 
 
 def pruned(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
-    references = _image.unused_references(client, module.params["name"], module.params["keep_tags"])
-    if not module.check_mode:
-        for reference in references:
-            client.images.remove(reference)
-    return dict(changed=bool(references), removed=references,
-                diff=dict(before={"unused": references}, after={"unused": []}))
+    result = _image.prune(client, module.params["name"], module.params["keep_tags"], module.check_mode, _image.Pins())
+    if result.busy:
+        module.warn(f"Nothing pruned: another run is pulling {module.params['name']} on this host; prune again later.")
+    return dict(changed=bool(result.removed), removed=result.removed, pinned=result.pinned,
+                diff=dict(before={"unused": result.removed + result.pinned}, after={"unused": result.pinned}))
 
 
 def main() -> None:

@@ -15,7 +15,9 @@ description:
     B(switch) the proxy route to it and confirm it through the proxy's API (roles with O(roles[].proxy)),
     B(drain) the old container,
     B(stop) the old containers gracefully and keep the newest O(retain);
-    finally remove images of O(image) that no container uses.
+    finally remove images of O(image) that no container on the host uses and no other run (another
+    destination or service) has just pulled (see M(berth.deploy.image)); the pull pins the image until
+    this run's containers exist.
   - Every spec booted gets a container of its own, named C(<service>-<role>[-<destination>]-<version>-<hash>)
     after its spec hash, so redeploying the serving version with a changed setting is a blue/green switch
     and a route never follows a name onto an unchecked container. A spec that already runs is left
@@ -287,7 +289,7 @@ roles:
       route_targets: [http://myapp-web-v42-3f2a1c9:3000]
       maintenance: false
 pruned_images:
-  description: Image references removed because no container uses them.
+  description: Image references removed because no container uses them (none while another run pulls O(image) on the host).
   returned: success
   type: list
   elements: str
@@ -329,7 +331,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _args, _docker, _health, _naming, _release
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _audit, _docker, _health, _naming, _release
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings, make_driver
 
 HEALTHCHECK_OPTIONS = dict(path=dict(type="str", default="/up"), port=dict(type="int"),
@@ -464,7 +466,7 @@ def audit(module: AnsibleModule, result: str, roles: dict[str, t.Any]) -> None:
     if not params["audit_log"] or module.check_mode:
         return
     line = _release.audit_line(time.time(), params["performer"], params["version"], result, roles, params["reason"])
-    _release.append_audit(params["audit_log"], line)
+    _audit.append(params["audit_log"], line)
 
 
 if __name__ == "__main__":

@@ -93,9 +93,18 @@ class Images:
         return Image(self.engine.image_ids[reference])
 
     def list(self, name: str | None = None) -> list[Image]:
-        return []
+        """The images with a tag of repository ``name`` (every tag of each, as the engine lists them)."""
+        found: dict[str, Image] = {}
+        for reference, image_id in self.engine.image_ids.items():
+            found.setdefault(image_id, Image(image_id)).tags.append(reference)
+        return [image for image in found.values()
+                if name is None or any(tag.rsplit(":", 1)[0] == name for tag in image.tags)]
 
     def remove(self, reference: str) -> None:
+        image_id = self.engine.image_ids.get(reference)
+        if image_id is not None and any(item.attrs["Image"] == image_id for item in self.engine.containers.items) \
+                and list(self.engine.image_ids.values()).count(image_id) == 1:
+            raise docker_errors.APIError(f"conflict: unable to remove {reference}: image is being used")
         self.engine.image_ids.pop(reference, None)
 
 

@@ -144,3 +144,12 @@ def test_health_path_cannot_break_a_proxy_rule():
     roles = {"web": {"proxy": {"host": "app.example.com", "healthcheck": {"path": "/up`) || Host(`x"}}}}
     problems = problems_of({**MINIMAL, "berth_roles": roles})
     assert len(problems) == 1 and problems[0].startswith("berth_roles.web.proxy.healthcheck.path:")
+
+
+@pytest.mark.parametrize("message", ["hotfix\n2026-12-04T00:00:00Z performer=mallory", "hotfix\n", "a\rb", "a\u2028b",
+                                     "bell\x07"])
+def test_berth_message_is_one_line_of_text(message):
+    problems = problems_of({**MINIMAL, "berth_message": message})
+    assert len(problems) == 1 and problems[0].startswith("berth_message: ")
+    assert "holds a line break or another control character" in problems[0]
+    assert build_plan({**MINIMAL, "berth_message": "hotfix for checkout (ünïcode, 'quotes')"})["message"]

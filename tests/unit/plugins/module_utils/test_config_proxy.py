@@ -16,11 +16,16 @@ def problems_of(proxy):
     return caught.value.problems
 
 
-@pytest.mark.parametrize("address", ["0.0.0.0 ", "example.com", "10.0.0.1:80", "10.0.0.0/8", "1.2.3.4\n", "::1]"])
+@pytest.mark.parametrize("address", ["0.0.0.0 ", "example.com", "10.0.0.1:80", "10.0.0.0/8", "::1]"])
 def test_a_publish_address_that_is_no_ip_address_is_refused(address):
     assert problems_of({"publish_address": address}) == [
         f"berth_proxy.publish_address: {address!r} is not an IP address of the host (e.g. 203.0.113.10 or "
         "2001:db8::10), or empty for every address"]
+
+
+def test_a_publish_address_with_a_line_break_is_refused():
+    assert problems_of({"publish_address": "1.2.3.4\n"}) == [
+        "berth_proxy.publish_address: '1.2.3.4\\n' holds a line break or another control character"]
 
 
 @pytest.mark.parametrize("trusted", [["10.0.0.0/8", "lb.example.com"], ["10.0.0.0/8,192.168.0.0/16"],

@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.berth.deploy.plugins.module_utils import _health, _release
+from ansible_collections.berth.deploy.plugins.module_utils import _health, _image, _release
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings
 
 from tests.unit.plugins.module_utils.engine_double import Driver, Engine
@@ -25,6 +25,13 @@ class Health(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *_args: t.Any) -> None:
         pass
+
+
+@pytest.fixture(autouse=True)
+def image_pins(tmp_path, monkeypatch) -> _image.Pins:
+    """Pins in a directory of this test, not the host's /run/berth."""
+    monkeypatch.setattr(_image.Pins, "DIRECTORY", str(tmp_path / "image-pins"))
+    return _image.Pins()
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +217,28 @@ def test_a_new_container_is_probed_as_soon_as_it_listens_not_an_interval_later(s
     role.check.interval = 1  # the address is only known after a reload: a first "no address" must not cost 1 s
     report = release(engine, driver, "v2", [role])["roles"]["web"]
     assert report["seconds"]["health"] < 0.5, report["seconds"]
+
+
+def test_a_prune_keeps_what_another_destination_or_service_just_pulled(serving_v1, image_pins):
+    """Production's release prunes after staging pulled v2 for its migration but before it created a container:
+    v2 stays (pinned), while an image nothing uses or pinned goes; staging then releases v2 from the local copy."""
+    engine, driver = serving_v1
+    engine.images.pull("registry.test/shop", "v0")  # left over, unused
+    _image.ensure(engine, "registry.test/shop:v2", "always", None, False, _image.Pins())  # staging: image module
+    result = release(engine, driver, "v1", [job()])
+    assert result["pruned_images"] == ["registry.test/shop:v0"]
+    assert "registry.test/shop:v2" in engine.image_ids
+    engine.registry_down = True  # staging's release must find v2 on the host
+    staging = release(engine, driver, "v2", [job()], destination="staging", pull="missing")
+    assert staging["roles"]["job"]["version"] == "v2"
+    # the release's own pin is gone with its run; its container now keeps v2
+    assert not image_pins._pins_of("registry.test/shop:v1")  # pylint: disable=protected-access
+
+
+def test_a_release_never_prunes_while_another_run_pulls_the_repository(serving_v1, image_pins):
+    engine, driver = serving_v1
+    engine.images.pull("registry.test/shop", "v0")
+    with image_pins.locked("registry.test/shop", exclusive=False):  # another destination's pull in progress
+        result = release(engine, driver, "v1", [job()], pull="missing")
+    assert result["pruned_images"] == [] and "registry.test/shop:v0" in engine.image_ids
+    assert release(engine, driver, "v1", [job()], pull="missing")["pruned_images"] == ["registry.test/shop:v0"]
