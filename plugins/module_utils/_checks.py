@@ -74,7 +74,7 @@ class Checker:
         """A secret value (a non-empty string or number on one line), never shown; -> whether it is usable."""
         if value is None or value == "":
             if required:
-                self.problem(path, f"is {'required' if value is None else 'empty'}: a secret is a non-empty string "
+                self.problem(path, "is required: a secret is a non-empty string "
                                    "(keep it in Ansible Vault)")
             return False
         text = scalar_text(value)

@@ -73,7 +73,7 @@ def test_secret_values_are_never_echoed_nor_planned():
     assert plan["roles"]["web"]["secret_names"] == ["SECRET_KEY_BASE"]
     assert plan["roles"]["web"]["env"] == {"RAILS_ENV": "production", "WORKERS": "2", "ON": "true", "MALLOC_ARENA_MAX": "2"}
     problems = problems_of({**MINIMAL, "berth_env": {"secret": {"SECRET_KEY_BASE": "", "bad-name": "x"}}})
-    assert any("SECRET_KEY_BASE: is empty" in problem for problem in problems)
+    assert any("SECRET_KEY_BASE: is required" in problem for problem in problems)
     assert any("bad-name: is not a valid environment variable name" in problem for problem in problems)
 
 
