@@ -89,6 +89,8 @@ PROXY_DEFAULTS: dict[str, t.Any] = {
     "options": {},
     "pages_image": "busybox:1.36",
 }
+# The proxy's own router for its API (roles/proxy), next to the services' route files.
+PROXY_API_ROUTE_FILE = "berth_api.yml"
 # The maintenance page server (busybox httpd) listens on this port on the deploy network.
 PAGES_PORT = 8080
 MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
@@ -183,6 +185,7 @@ def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
     proxy["pages_image_repository"], proxy["pages_image_tag"] = split_reference(proxy["pages_image"])
     proxy["pages_container_name"] = f"{proxy['container_name']}-pages"
     proxy["pages_url"] = f"http://{proxy['pages_container_name']}:{PAGES_PORT}"
+    proxy["own_route_files"] = [PROXY_API_ROUTE_FILE]  # in config_dir/dynamic, routes no service
     proxy["pages_port"] = PAGES_PORT
     return proxy
 
