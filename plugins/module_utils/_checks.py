@@ -152,7 +152,8 @@ def read_env(check: Checker, path: str, value: t.Any) -> tuple[dict[str, str], l
     """-> (clear variables as strings, names of secret variables)."""
     env = check.mapping(path, value, ENV_KEYS, secret=True)
     clear: dict[str, str] = {}
-    for name, item in check.mapping(f"{path}.clear", env.get("clear")).items():
+    # not a mapping: hidden, since a string here is often a misplaced "NAME=secret" line
+    for name, item in check.mapping(f"{path}.clear", env.get("clear"), secret=True).items():
         where = f"{path}.clear.{name}"
         if not ENV_NAME_PATTERN.fullmatch(str(name)):
             check.problem(where, "is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")

@@ -18,6 +18,7 @@ from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALEN
                                                                            show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
+from ansible_collections.berth.deploy.plugins.module_utils._https import acme_settings, check_wildcards, route_tls
 from ansible_collections.berth.deploy.plugins.module_utils._image import on_registry, split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
@@ -88,6 +89,7 @@ PROXY_DEFAULTS: dict[str, t.Any] = {
     "trusted_ips": [],
     "options": {},
     "pages_image": "busybox:1.36",
+    "acme": None,
 }
 # The proxy's own router for its API (roles/proxy), next to the services' route files.
 PROXY_API_ROUTE_FILE = "berth_api.yml"
@@ -95,7 +97,8 @@ PROXY_API_ROUTE_FILE = "berth_api.yml"
 PAGES_PORT = 8080
 MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
 ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
-ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header")
+ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header",
+              "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
 LOGGING_KEYS = ("driver", "options")
@@ -156,9 +159,11 @@ def _registry_auth(check: Checker, registry: dict[str, t.Any] | None, image: str
             "pages": on_registry(proxy.get("pages_image_repository") or "", server)}
 
 
-def _proxy(check: Checker, value: t.Any) -> dict[str, t.Any]:
-    proxy = _merge(PROXY_DEFAULTS, check.mapping("berth_proxy", value, tuple(PROXY_DEFAULTS)))
+def _proxy(check: Checker, value: t.Any, acme_wanted: bool) -> dict[str, t.Any]:
+    """The proxy's settings; ``acme_wanted``: a role has ssl: true (the resolver is needed)."""
+    proxy = _merge(PROXY_DEFAULTS, check.mapping("berth_proxy", value, tuple(PROXY_DEFAULTS), secret=True))
     path = "berth_proxy"
+    proxy["acme"] = acme_settings(check, proxy["acme"], acme_wanted)
     for key in ("http_port", "https_port", "api_port"):
         proxy[key] = check.integer(f"{path}.{key}", proxy[key], 1, 65535, "a port")
     proxy["image"] = check.string(f"{path}.image", proxy["image"], required=True)
@@ -236,7 +241,7 @@ def _run_options(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
 
 
 def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
-    route = check.mapping(path, value, ROUTE_KEYS)
+    route = check.mapping(path, value, ROUTE_KEYS, secret=True)  # ssl.private_key is inside
     hosts = check.string_list(f"{path}.hosts", route.get("hosts", []))
     if route.get("host") is not None:
         hosts = [check.string(f"{path}.host", route["host"])] + hosts
@@ -263,6 +268,7 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
         "response_timeout": check.integer(f"{path}.response_timeout", route.get("response_timeout", 30), 1, 3600,
                                           "seconds"),
         "pass_host_header": check.boolean(f"{path}.pass_host_header", route.get("pass_host_header", True)),
+        "tls": route_tls(check, path, route, hosts),
     }
 
 
@@ -418,7 +424,8 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "drain_timeout": drain_timeout,
         "retain_containers": check.integer("berth_retain_containers", raw["berth_retain_containers"], 1, 100,
                                            "a count of containers"),
-        "proxy": _proxy(check, raw["berth_proxy"]),
+        "proxy": _proxy(check, raw["berth_proxy"],
+                        any(role["proxy"] and role["proxy"]["tls"]["mode"] == "acme" for role in roles.values())),
         "maintenance": _maintenance(check, raw["berth_maintenance"]),
         "roles": roles,
         "boot": _boot(check, raw["berth_boot"]),
@@ -426,6 +433,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         # web roles first: other roles boot once a web container of the new version is healthy
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
+    check_wildcards(check, roles, plan["proxy"]["acme"])
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer

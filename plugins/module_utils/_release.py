@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from ansible_collections.berth.deploy.plugins.module_utils import _audit, _container, _docker, _health, _image, _naming, _service
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
-                                                                          container_target, switch)
+                                                                          container_target, switch, with_certificate)
 
 STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
 LOG_LINES = 40
@@ -43,6 +43,7 @@ class RoleSpec:
     route: Route | None = None  # targets are set when switching
     app_port: int | None = None
     health_path: str | None = None
+    certificate: tuple[str, str] | None = None  # own (certificate, private_key) of a route with TLS
 
 
 @dataclass
@@ -240,9 +241,15 @@ class Release:
             raise StepFailed("switch", role.name, f"role {role.name} has no route or this host no proxy driver")
         route = replace(role.route, targets=(container_target(name, role.app_port or 0),))
         try:
-            return switch(self.driver, route, self.request.check_mode, self.request.timings, role.health_path)
+            route = with_certificate(self.driver, route, role.certificate, self.request.check_mode)
+            switched = switch(self.driver, route, self.request.check_mode, self.request.timings, role.health_path)
+            if route.tls is not None and route.tls.certificate:
+                self.driver.remove_certificates(route.name, route.tls.certificate, self.request.check_mode)
+            return switched
         except (ProxyError, OSError) as exc:
             raise StepFailed("switch", role.name, str(exc)) from None
+
+
 
     def retire(self, role: RoleSpec, booted: _container.Boot, new: t.Any | None,
                serving: t.Any | None) -> tuple[list[str], list[str], float]:

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - berth.deploy.attributes
   - berth.deploy.attributes.full
+  - berth.deploy.route_tls
 options:
   name:
     description: Route name (as in M(berth.deploy.proxy_route)), e.g. C(myapp-web).
@@ -147,7 +148,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import render_page
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import Maintenance, ProxyError, Route, make_driver
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS_OPTIONS, Maintenance, ProxyError, Route, make_driver,
+                                                                          tls_of, with_certificate)
 
 
 def file_diff(path: str, before: str, after: str) -> dict[str, str]:
@@ -170,9 +172,11 @@ class Switch:
         if targets is None and self.before_config is not None and self.before_maintenance is None:
             raise ProxyError(f"The proxy does not serve route {self.name} although {self.driver.path(self.name)} "
                              "exists: fix the route (see the proxy's log) or deploy again first")
-        self.route = Route(name=self.name, targets=tuple(targets or ()), hosts=tuple(params["hosts"]),
-                           path_prefix=params["path_prefix"], response_timeout=params["response_timeout"],
-                           pass_host_header=params["pass_host_header"], entrypoints=tuple(params["entrypoints"]))
+        route = Route(name=self.name, targets=tuple(targets or ()), hosts=tuple(params["hosts"]),
+                      path_prefix=params["path_prefix"], response_timeout=params["response_timeout"],
+                      pass_host_header=params["pass_host_header"], entrypoints=tuple(params["entrypoints"]),
+                      tls=tls_of(params["tls"], params["health_path"]))
+        self.route = with_certificate(self.driver, route, None, self.check_mode)  # the one the deploy installed
 
     def enable(self, maintenance: Maintenance, page: str) -> dict[str, t.Any]:
         """Page and state first (the route refers to the page), then the route, then Traefik's confirmation."""
@@ -241,6 +245,7 @@ def main() -> None:
             response_timeout=dict(type="int", default=30),
             pass_host_header=dict(type="bool", default=True, no_log=False),
             entrypoints=dict(type="list", elements="str", default=["web"]),
+            tls=dict(type="dict", options=TLS_OPTIONS),
             driver=dict(type="str", default="traefik", choices=["traefik"]),
             config_dir=dict(type="path", default="/etc/berth/proxy"),
             api_url=dict(type="str", default="http://127.0.0.1:8080"),

@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - berth.deploy.attributes
   - berth.deploy.attributes.full
+  - berth.deploy.route_tls
 options:
   name:
     description: Route name (router and service), e.g. C(myapp-web).
@@ -76,10 +77,16 @@ options:
     type: bool
     default: true
   entrypoints:
-    description: Proxy entrypoints the route listens on.
+    description: Proxy entrypoints the route listens on (with O(tls), C(websecure), and C(web) for the redirect).
     type: list
     elements: str
     default: [web]
+  certificate:
+    description: With O(tls.mode=certificate), the route's PEM certificate (chain); without it, the one installed before.
+    type: str
+  private_key:
+    description: The private key of O(certificate) (PEM), written 0600 beside the proxy's configuration.
+    type: str
   config_dir:
     description: The proxy's configuration directory on the host.
     type: path
@@ -152,8 +159,9 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import (ProxyError, Route, SwitchTimings, Target,
-                                                                          container_target, make_driver, switch)
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS_OPTIONS, ProxyError, Route, SwitchTimings, Target,
+                                                                          container_target, make_driver, switch, tls_of,
+                                                                          with_certificate)
 
 
 def target_of(entry: dict[str, t.Any]) -> Target:
@@ -189,7 +197,12 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
         module.fail_json(msg="targets is empty: a route needs at least one target (use state=absent to remove it)")
     route = Route(name=params["name"], targets=targets, hosts=tuple(params["hosts"]), path_prefix=params["path_prefix"],
                   response_timeout=params["response_timeout"], pass_host_header=params["pass_host_header"],
-                  entrypoints=tuple(params["entrypoints"]))
+                  entrypoints=tuple(params["entrypoints"]), tls=tls_of(params["tls"], params["health_path"] or ""))
+    own = (params["certificate"], params["private_key"]) if params["certificate"] else None
+    try:
+        route = with_certificate(driver, route, own, module.check_mode)
+    except ProxyError as exc:
+        module.fail_json(msg=str(exc))
     timings = SwitchTimings(params["confirm_timeout"], params["drain_timeout"], params["drain_settle"])
     done = switch(driver, route, module.check_mode, timings, params["health_path"])
     if done.maintenance is not None:
@@ -218,6 +231,9 @@ def main() -> None:
             response_timeout=dict(type="int", default=30),
             pass_host_header=dict(type="bool", default=True, no_log=False),
             entrypoints=dict(type="list", elements="str", default=["web"]),
+            tls=dict(type="dict", options=TLS_OPTIONS),
+            certificate=dict(type="str"),
+            private_key=dict(type="str", no_log=True),
             config_dir=dict(type="path", default="/etc/berth/proxy"),
             api_url=dict(type="str", default="http://127.0.0.1:8080"),
             confirm_timeout=dict(type="float", default=10),

@@ -153,6 +153,12 @@ options:
             description: Pass the client's Host header to the app.
             type: bool
             default: true
+          tls:
+            description:
+              - HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)); see O(berth.deploy.proxy_route#module:tls).
+              - "C(mode): V(off), V(acme) or V(certificate); C(redirect) (bool, default true); C(hsts):
+                C(max_age), C(include_subdomains), C(preload)."
+            type: dict
           healthcheck:
             description: How the new container is probed before the switch.
             type: dict
@@ -175,6 +181,14 @@ options:
                 default: 5
   secret_env:
     description: "Secret environment values per role, e.g. C({web: {SECRET_KEY_BASE: ...}}); never shown, never in labels."
+    type: dict
+    default: {}
+  tls_certificates:
+    description:
+      - Own certificates per role whose route has C(tls.mode=certificate), e.g.
+        C({web: {certificate: "-----BEGIN CERTIFICATE-----...", private_key: ...}}) (filter
+        M(berth.deploy.route_certificates#filter)); written 0600 beside the proxy's configuration, never shown.
+      - A role without one keeps the certificate installed before (a rollback).
     type: dict
     default: {}
   proxy:
@@ -332,7 +346,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils import _args, _audit, _docker, _health, _naming, _release
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings, make_driver
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS_OPTIONS, Route, SwitchTimings, make_driver, tls_of
 
 HEALTHCHECK_OPTIONS = dict(path=dict(type="str", default="/up"), port=dict(type="int"),
                            interval=dict(type="float", default=1), timeout=dict(type="float", default=5))
@@ -340,7 +354,8 @@ ROUTE_OPTIONS = dict(
     hosts=dict(type="list", elements="str", default=[]), path_prefix=dict(type="str", default="/"),
     app_port=dict(type="int", required=True), response_timeout=dict(type="int", default=30),
     pass_host_header=dict(type="bool", default=True, no_log=False),
-    healthcheck=dict(type="dict", default={}, options=HEALTHCHECK_OPTIONS))
+    healthcheck=dict(type="dict", default={}, options=HEALTHCHECK_OPTIONS),
+    tls=dict(type="dict", options=TLS_OPTIONS))
 ROLE_OPTIONS = dict(
     name=dict(type="str", required=True), cmd=dict(type="raw"), env=dict(type="dict", default={}),
     secret_names=dict(type="list", elements="str", default=[], no_log=False), env_file=dict(type="path"),
@@ -369,9 +384,12 @@ def role_spec(params: dict[str, t.Any], role: dict[str, t.Any]) -> _release.Role
                                    deadline=params["deploy_timeout"], readiness_delay=role["readiness_delay"])
     route = Route(name=role["route"] or _naming.route_name(params["service"], role["name"], params["destination"]),
                   targets=(), hosts=tuple(proxy["hosts"]), path_prefix=proxy["path_prefix"],
-                  response_timeout=proxy["response_timeout"], pass_host_header=proxy["pass_host_header"])
+                  response_timeout=proxy["response_timeout"], pass_host_header=proxy["pass_host_header"],
+                  tls=tls_of(proxy["tls"], health["path"]))
+    own = (params["tls_certificates"] or {}).get(role["name"])
+    certificate = (own["certificate"], own["private_key"]) if own else None
     return _release.RoleSpec(role["name"], container, check, role["stop_timeout"], role["env_file"], route,
-                             proxy["app_port"], health["path"])
+                             proxy["app_port"], health["path"], certificate)
 
 
 def request_of(module: AnsibleModule) -> _release.Request:
@@ -421,6 +439,7 @@ def main() -> None:
             log_secret_options=dict(type="dict", default={}, no_log=True),
             roles=dict(type="list", elements="dict", required=True, options=ROLE_OPTIONS),
             secret_env=dict(type="dict", default={}, no_log=True),
+            tls_certificates=dict(type="dict", default={}, no_log=True),
             proxy=dict(type="dict", default={}, options=PROXY_OPTIONS),
             deploy_timeout=dict(type="float", default=30), drain_timeout=dict(type="float", default=30),
             retain=dict(type="int", default=5), restore=dict(type="dict", default={}),

@@ -13,7 +13,9 @@ A driver implements:
 - ``inflight(target) -> int | None``: requests in flight to a target, None when the proxy cannot tell;
 - ``maintenance(name) -> Maintenance | None``: the route's recorded maintenance mode (None: off);
 - ``current_page(name) -> str | None``: the route's maintenance page;
-- ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it.
+- ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it;
+- ``install_certificate(name, certificate, key, check_mode) -> (stem, changed)``, ``installed_certificates(name)``,
+  ``remove_certificates(name, keep, check_mode)``: a route's own certificates (TLS.certificate names the stem).
 
 Maintenance mode is recorded beside the proxy's configuration, so every later ``apply`` of the
 route (a deploy) keeps answering 503 with the page until maintenance is turned off. ``apply``,
@@ -40,6 +42,36 @@ class Target:
     weight: int = 1
 
 
+RESOLVER = "berth"  # the proxy's ACME certificate resolver (roles/proxy), named by routes with TLS "acme"
+TLS_MODES = ("off", "acme", "certificate")
+# The plan's berth_plan.roles.<role>.proxy.tls, as a module option (release, maintenance, proxy_route).
+TLS_OPTIONS: dict[str, t.Any] = dict(
+    mode=dict(type="str", default="off", choices=list(TLS_MODES)),
+    redirect=dict(type="bool", default=True),
+    hsts=dict(type="dict", options=dict(max_age=dict(type="int", default=31536000),
+                                        include_subdomains=dict(type="bool", default=False),
+                                        preload=dict(type="bool", default=False))))
+
+
+@dataclass(frozen=True)
+class Hsts:
+    max_age: int = 31536000
+    include_subdomains: bool = False
+    preload: bool = False
+
+
+@dataclass(frozen=True)
+class TLS:
+    """HTTPS of a route: a certificate from the ACME ``resolver``, or the route's own ``certificate``
+    (the stem of its files beside the proxy's configuration); plain HTTP redirects to HTTPS unless
+    ``redirect`` is off (then both serve), except ``health_path``, which a load balancer may probe over HTTP."""
+    resolver: str = ""
+    certificate: str = ""
+    redirect: bool = True
+    hsts: Hsts | None = None
+    health_path: str = ""
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -49,6 +81,17 @@ class Route:
     response_timeout: int = 30
     pass_host_header: bool = True
     entrypoints: tuple[str, ...] = field(default=("web",))
+    tls: TLS | None = None
+
+
+def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certificate: str = "") -> TLS | None:
+    """The TLS of a route from its TLS_OPTIONS value (None: plain HTTP); ``certificate``: the stem of the
+    route's own certificate files (mode "certificate")."""
+    if not settings or settings.get("mode", "off") == "off":
+        return None
+    hsts = settings.get("hsts")
+    return TLS(resolver=RESOLVER if settings["mode"] == "acme" else "", certificate=certificate,
+               redirect=settings.get("redirect", True), hsts=Hsts(**hsts) if hsts else None, health_path=health_path)
 
 
 @dataclass(frozen=True)
@@ -84,6 +127,29 @@ class Driver(t.Protocol):
     def current_page(self, name: str) -> str | None: ...
 
     def set_maintenance(self, name: str, maintenance: Maintenance | None, page: str, check_mode: bool) -> bool: ...
+
+    def install_certificate(self, name: str, certificate: str, private_key: str, check_mode: bool) -> tuple[str, bool]: ...
+
+    def installed_certificates(self, name: str) -> list[str]: ...
+
+    def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool: ...
+
+
+def with_certificate(driver: Driver, route: Route, own: tuple[str, str] | None, check_mode: bool) -> Route:
+    """A route with its own certificate: ``own`` (certificate, private_key) installed beside the proxy's
+    configuration first (a new stem when it changed), or without it the one installed before (a rollback,
+    maintenance mode). Other routes come back as they are."""
+    if route.tls is None or route.tls.resolver:
+        return route
+    if own is not None:
+        stem, _changed = driver.install_certificate(route.name, own[0], own[1], check_mode)
+    else:
+        stems = driver.installed_certificates(route.name)
+        if not stems:
+            raise ProxyError(f"route {route.name} has ssl with its own certificate, but none was given "
+                             "(berth_roles.<role>.proxy.ssl.certificate and private_key) or installed before")
+        stem = stems[0]
+    return dataclasses.replace(route, tls=dataclasses.replace(route.tls, certificate=stem))
 
 
 def make_driver(kind: str, **settings: t.Any) -> Driver:

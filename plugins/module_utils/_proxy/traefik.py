@@ -22,16 +22,21 @@ route keeps it. Names with ``_`` cannot clash with routes (``<service>-<role>[-<
 from __future__ import annotations
 
 import dataclasses
+import glob
+import hashlib
 import json
 import os
+import re
 import time
 import typing as t
 import http.client
 from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import Maintenance, ProxyError, Route, Target
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS, Maintenance, ProxyError, Route, Target
 
+CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
+NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
 HEADER = "Managed by berth.deploy (berth.deploy.proxy_route): changes here are overwritten."
 POLL_INTERVAL = 0.05
 # Request headers that would make the page server answer 304 or a part of the page.
@@ -62,19 +67,69 @@ def maintenance_names(name: str) -> dict[str, str]:
             "headers": f"{name}_page-headers"}
 
 
+def tls_names(name: str) -> dict[str, str]:
+    """Traefik object names of a route's HTTPS: the plain-HTTP router (redirecting or serving), the health
+    path over plain HTTP, the redirect and the HSTS header."""
+    return {"http": f"{name}_http", "http_health": f"{name}_http-health", "redirect": f"{name}_https-redirect",
+            "hsts": f"{name}_hsts"}
+
+
+def optional_routers(name: str) -> list[str]:
+    """Routers a route has only in some modes (a confirmation checks that the ones it no longer has are gone)."""
+    names, tls = maintenance_names(name), tls_names(name)
+    return [names["health"], tls["http"], tls["http_health"]]
+
+
+def certificate_files(stem: str) -> dict[str, str]:
+    """Where the proxy's container reads a route's own certificate (``<config_dir>/certs`` on the host)."""
+    return {"certFile": f"{CONTAINER_CERTS_DIR}/{stem}.crt", "keyFile": f"{CONTAINER_CERTS_DIR}/{stem}.key"}
+
+
 def dynamic_config(route: Route, maintenance: Maintenance | None = None) -> dict[str, t.Any]:
-    http: dict[str, t.Any] = {"routers": {
-        route.name: {"rule": rule_for(route), "entryPoints": list(route.entrypoints), "service": route.name},
-    }}
+    main: dict[str, t.Any] = {"rule": rule_for(route), "entryPoints": list(route.entrypoints), "service": route.name}
+    http: dict[str, t.Any] = {"routers": {route.name: main}, "middlewares": {}}
+    serving = [route.name]
+    if route.tls is not None:
+        serving += _add_tls(http, route, route.tls)
     services = {route.name: _app_service(route)} if route.targets else {}
     if maintenance is not None:
-        _add_maintenance(http, services, route, maintenance)
+        for name in serving:
+            _add_maintenance(http, services, route, maintenance, name)
     http["services"] = services
+    if not http["middlewares"]:
+        del http["middlewares"]
     if route.targets:
         http["serversTransports"] = {
             route.name: {"forwardingTimeouts": {"responseHeaderTimeout": f"{route.response_timeout}s"}},
         }
-    return {"http": http}
+    config: dict[str, t.Any] = {"http": http}
+    if route.tls is not None and route.tls.certificate:
+        config["tls"] = {"certificates": [certificate_files(route.tls.certificate)]}
+    return config
+
+
+def _add_tls(http: dict[str, t.Any], route: Route, tls: TLS) -> list[str]:
+    """The main router on websecure with its certificate; plain HTTP redirects (health path excepted) or
+    serves too. -> the names of the extra routers that serve the app (maintenance mode covers them)."""
+    names = tls_names(route.name)
+    main = http["routers"][route.name]
+    main["entryPoints"] = ["websecure"]
+    main["tls"] = {"certResolver": tls.resolver} if tls.resolver else {}
+    if tls.hsts is not None:
+        main["middlewares"] = [names["hsts"]]
+        http["middlewares"][names["hsts"]] = {"headers": {
+            "stsSeconds": tls.hsts.max_age, "stsIncludeSubdomains": tls.hsts.include_subdomains,
+            "stsPreload": tls.hsts.preload}}
+    if not tls.redirect:
+        http["routers"][names["http"]] = {"rule": main["rule"], "entryPoints": ["web"], "service": route.name}
+        return [names["http"]]
+    http["routers"][names["http"]] = {"rule": main["rule"], "entryPoints": ["web"], "service": NOOP_SERVICE,
+                                      "middlewares": [names["redirect"]]}
+    http["middlewares"][names["redirect"]] = {"redirectScheme": {"scheme": "https", "permanent": True}}
+    if tls.health_path and route.targets:
+        http["routers"][names["http_health"]] = {"rule": health_rule(route, tls.health_path), "entryPoints": ["web"],
+                                                 "service": route.name}
+    return []
 
 
 def _app_service(route: Route) -> dict[str, t.Any]:
@@ -87,29 +142,35 @@ def _app_service(route: Route) -> dict[str, t.Any]:
     }
 
 
-def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: Route, maintenance: Maintenance) -> None:
-    """Send the route to a 503 with the page; keep the health path on the app's service."""
+def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: Route, maintenance: Maintenance,
+                     router_name: str) -> None:
+    """Send the router to a 503 with the page; keep the health path on the app's service."""
     names = maintenance_names(route.name)
-    router = http["routers"][route.name]
+    router = http["routers"][router_name]
     router["service"] = names["unavailable"]
-    router["middlewares"] = [names["headers"], names["page"]]
+    router["middlewares"] = router.get("middlewares", []) + [names["headers"], names["page"]]
+    health_name = names["health"] if router_name == route.name else f"{router_name}-health"
     if route.targets and maintenance.health_path:
-        http["routers"][names["health"]] = {"rule": health_rule(route, maintenance.health_path),
-                                            "entryPoints": list(route.entrypoints), "service": route.name}
-    http["middlewares"] = {
+        health = {"rule": health_rule(route, maintenance.health_path), "entryPoints": router["entryPoints"],
+                  "service": route.name}
+        if "tls" in router:
+            health["tls"] = router["tls"]
+        http["routers"][health_name] = health
+    http["middlewares"].update({
         names["headers"]: {"headers": {
             "customRequestHeaders": {header: "" for header in CONDITIONAL_HEADERS},
             "customResponseHeaders": {"Cache-Control": "no-store", **{header: "" for header in PAGE_SERVER_HEADERS}},
         }},
         names["page"]: {"errors": {"status": ["503"], "service": names["page"], "query": f"/{route.name}.html"}},
-    }
+    })
     services[names["unavailable"]] = {"loadBalancer": {"servers": []}}  # no servers: Traefik answers 503
     services[names["page"]] = {"loadBalancer": {"passHostHeader": False, "servers": [{"url": maintenance.page_url}]}}
 
 
 def _local(name: t.Any) -> str:
-    """``name@provider`` -> ``name`` (the API qualifies references, the file does not)."""
-    return str(name or "").split("@", 1)[0]
+    """``name@provider`` -> ``name`` (the API qualifies references, the file does not); ``x@internal`` stays."""
+    text = str(name or "")
+    return text if text.endswith("@internal") else text.split("@", 1)[0]
 
 
 def _servers(servers: list[dict[str, t.Any]]) -> list[tuple[t.Any, t.Any]]:
@@ -131,6 +192,36 @@ class TraefikFileDriver:
 
     def page_path(self, name: str) -> str:
         return os.path.join(self.config_dir, "pages", f"{name}.html")
+
+    def certificate_path(self, stem: str, suffix: str) -> str:
+        return os.path.join(self.config_dir, "certs", f"{stem}.{suffix}")
+
+    def install_certificate(self, name: str, certificate: str, private_key: str, check_mode: bool) -> tuple[str, bool]:
+        """Write a route's own certificate and key (0600) under a stem that changes with the certificate, so the
+        route's file changes too and Traefik loads the new one. -> (stem, changed)."""
+        stem = f"{name}-{hashlib.sha256(certificate.encode()).hexdigest()[:12]}"
+        if not check_mode:
+            os.makedirs(os.path.dirname(self.certificate_path(stem, "crt")), mode=0o700, exist_ok=True)
+        changed = _files.ensure_file(self.certificate_path(stem, "key"), private_key.strip() + "\n", 0o600, check_mode)
+        changed = _files.ensure_file(self.certificate_path(stem, "crt"), certificate.strip() + "\n", 0o600,
+                                     check_mode) or changed
+        return stem, changed
+
+    def installed_certificates(self, name: str) -> list[str]:
+        """Stems of the route's certificates on the host, newest first."""
+        paths = glob.glob(os.path.join(glob.escape(os.path.join(self.config_dir, "certs")), f"{glob.escape(name)}-*.crt"))
+        own = re.compile(re.escape(name) + r"-[0-9a-f]{12}")  # not another route's (name-staging-...)
+        return [os.path.basename(path)[:-4] for path in sorted(paths, key=os.path.getmtime, reverse=True)
+                if own.fullmatch(os.path.basename(path)[:-4])]
+
+    def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool:
+        """Remove the route's certificates other than ``keep`` (once the proxy serves ``keep``)."""
+        changed = False
+        for stem in self.installed_certificates(name):
+            if stem != keep:
+                for suffix in ("crt", "key"):
+                    changed = _files.remove_file(self.certificate_path(stem, suffix), check_mode) or changed
+        return changed
 
     def current_config(self, name: str) -> str | None:
         return _files.read_text(self.path(name))
@@ -172,8 +263,9 @@ class TraefikFileDriver:
             _files.write_atomic(self.path(name), config, 0o644)
 
     def remove(self, name: str, check_mode: bool) -> bool:
-        """Remove the route, and its maintenance mode with it (a new route with this name starts serving)."""
+        """Remove the route, and its maintenance mode and certificates with it (a new route with this name starts serving)."""
         removed = _files.remove_file(self.path(name), check_mode)
+        removed = self.remove_certificates(name, "", check_mode) or removed
         return self.set_maintenance(name, None, "", check_mode) or removed
 
     def current_targets(self, name: str) -> list[Target] | None:
@@ -190,8 +282,7 @@ class TraefikFileDriver:
         """Wait until Traefik serves ``route`` as rendered: routers enabled, rules, services, servers."""
         started = time.monotonic()
         http = dynamic_config(route, maintenance)["http"]
-        health = maintenance_names(route.name)["health"]
-        gone = [] if health in http["routers"] else [health]  # after maintenance mode
+        gone = [name for name in optional_routers(route.name) if name not in http["routers"]]
         while True:
             try:
                 problem = self._mismatch(http, gone)
@@ -232,6 +323,8 @@ class TraefikFileDriver:
             return f"router {name} still has rule {router.get('rule')!r}"
         if _local(router.get("service")) != wanted["service"]:
             return f"router {name} still uses service {router.get('service')!r}"
+        if "tls" in wanted and (router.get("tls") or {}).get("certResolver", "") != wanted["tls"].get("certResolver", ""):
+            return f"router {name} has TLS {router.get('tls')!r}, expected {wanted['tls']!r}"
         middlewares = [_local(middleware) for middleware in router.get("middlewares") or []]
         if middlewares != wanted.get("middlewares", []):
             return f"router {name} has middlewares {middlewares}, expected {wanted.get('middlewares', [])}"

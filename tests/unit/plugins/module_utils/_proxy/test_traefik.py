@@ -146,7 +146,8 @@ def traefik_answers(http):
     for name, router in http["routers"].items():
         answers[f"/api/http/routers/{name}@file"] = {
             "rule": router["rule"], "service": router["service"], "status": "enabled",
-            **({"middlewares": [f"{m}@file" for m in router["middlewares"]]} if "middlewares" in router else {})}
+            **({"middlewares": [f"{m}@file" for m in router["middlewares"]]} if "middlewares" in router else {}),
+            **({"tls": router["tls"]} if "tls" in router else {})}
     for name, service in http["services"].items():
         servers = [{"url": server["url"], **({"weight": server["weight"]} if "weight" in server else {})}
                    for server in service["loadBalancer"]["servers"]]

@@ -1,0 +1,112 @@
+"""HTTPS routes in Traefik's file provider: ACME or own certificates, redirect, HSTS, with maintenance mode."""
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.berth.deploy.plugins.module_utils import _yaml
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (
+    TLS, Hsts, Maintenance, ProxyError, Route, Target, tls_of, with_certificate)
+from ansible_collections.berth.deploy.plugins.module_utils._proxy.traefik import TraefikFileDriver, dynamic_config
+
+from .test_traefik import FakeApi, traefik_answers
+
+ACME = TLS(resolver="berth", health_path="/up")
+MAINTENANCE = Maintenance(page_url="http://berth-proxy-pages:8080", health_path="/up")
+
+
+def route(**overrides):
+    settings = dict(name="myapp-web", targets=(Target("http://myapp-web-v2:3000"),), hosts=("app.example.com",), tls=ACME)
+    settings.update(overrides)
+    return Route(**settings)
+
+
+def test_tls_of_the_plan():
+    assert tls_of(None) is None and tls_of({"mode": "off", "redirect": True, "hsts": None}) is None
+    assert tls_of({"mode": "acme", "redirect": True, "hsts": None}, "/up") == ACME
+    assert tls_of({"mode": "certificate", "redirect": False, "hsts": {"max_age": 60, "include_subdomains": True,
+                                                                      "preload": False}}) == \
+        TLS(redirect=False, hsts=Hsts(60, True, False))
+
+
+def test_acme_route_serves_https_and_redirects_plain_http_but_the_health_path():
+    http = dynamic_config(route())["http"]
+    assert http["routers"]["myapp-web"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["websecure"],
+                                            "service": "myapp-web", "tls": {"certResolver": "berth"}}
+    assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
+                                                 "service": "noop@internal", "middlewares": ["myapp-web_https-redirect"]}
+    assert http["routers"]["myapp-web_http-health"] == {
+        "rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web"}
+    assert http["middlewares"] == {"myapp-web_https-redirect": {"redirectScheme": {"scheme": "https", "permanent": True}}}
+    config = dynamic_config(route())
+    assert yaml.safe_load(_yaml.dump(config, header="x")) == config and "tls" not in config
+
+
+def test_without_redirect_plain_http_serves_too_and_hsts_goes_on_https_only():
+    http = dynamic_config(route(tls=TLS(resolver="berth", redirect=False, hsts=Hsts(600, True, True))))["http"]
+    assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
+                                                 "service": "myapp-web"}
+    assert http["routers"]["myapp-web"]["middlewares"] == ["myapp-web_hsts"]
+    assert http["middlewares"] == {"myapp-web_hsts": {"headers": {"stsSeconds": 600, "stsIncludeSubdomains": True,
+                                                                  "stsPreload": True}}}
+
+
+def test_own_certificate_is_referenced_from_the_routes_file():
+    config = dynamic_config(route(tls=TLS(certificate="myapp-web-0123456789ab")))
+    assert config["tls"] == {"certificates": [{"certFile": "/etc/traefik/certs/myapp-web-0123456789ab.crt",
+                                               "keyFile": "/etc/traefik/certs/myapp-web-0123456789ab.key"}]}
+    assert config["http"]["routers"]["myapp-web"]["tls"] == {}
+
+
+def test_maintenance_covers_every_router_that_serves_the_app_and_keeps_tls_on_the_health_router():
+    http = dynamic_config(route(tls=TLS(resolver="berth", redirect=False, hsts=Hsts())), MAINTENANCE)["http"]
+    for name in ("myapp-web", "myapp-web_http"):
+        assert http["routers"][name]["service"] == "myapp-web_unavailable"
+        assert http["routers"][name]["middlewares"][-2:] == ["myapp-web_page-headers", "myapp-web_page"]
+    assert http["routers"]["myapp-web"]["middlewares"][0] == "myapp-web_hsts"
+    assert http["routers"]["myapp-web_health"]["tls"] == {"certResolver": "berth"}
+    assert http["routers"]["myapp-web_http-health"]["entryPoints"] == ["web"]
+    assert {"myapp-web_hsts", "myapp-web_page", "myapp-web_page-headers"} <= set(http["middlewares"])
+
+
+def test_confirm_checks_tls_and_that_the_redirect_routers_left_with_tls():
+    https = dynamic_config(route())["http"]
+    assert FakeApi(traefik_answers(https)).confirm(route(), 1) >= 0
+    no_resolver = traefik_answers(https)
+    del no_resolver["/api/http/routers/myapp-web@file"]["tls"]
+    with pytest.raises(ProxyError, match="has TLS None, expected"):
+        FakeApi(no_resolver).confirm(route(), 0.1)
+    plain = route(tls=None)
+    left = {**traefik_answers(dynamic_config(plain)["http"]),
+            "/api/http/routers/myapp-web_http@file": {"status": "enabled"}}
+    with pytest.raises(ProxyError, match="router myapp-web_http@file is still loaded"):
+        FakeApi(left).confirm(plain, 0.1)
+
+
+def test_own_certificates_are_private_change_their_stem_and_the_old_ones_go(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    stem, changed = driver.install_certificate("myapp-web", "CERT-1", "KEY-1", check_mode=True)
+    assert changed and not (tmp_path / "certs").exists()
+    stem, changed = driver.install_certificate("myapp-web", "CERT-1", "KEY-1", check_mode=False)
+    assert changed and stem.startswith("myapp-web-") and len(stem) == len("myapp-web-") + 12
+    key = tmp_path / "certs" / f"{stem}.key"
+    assert key.read_text() == "KEY-1\n" and os.stat(key).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "certs").st_mode & 0o777 == 0o700
+    assert driver.install_certificate("myapp-web", "CERT-1", "KEY-1", check_mode=False) == (stem, False)
+    driver.install_certificate("myapp-web-staging", "CERT-S", "KEY-S", check_mode=False)
+    second, _ = driver.install_certificate("myapp-web", "CERT-2", "KEY-2", check_mode=False)
+    assert second != stem and set(driver.installed_certificates("myapp-web")) == {stem, second}
+    assert driver.remove_certificates("myapp-web", second, check_mode=False)
+    assert driver.installed_certificates("myapp-web") == [second]
+    assert len(driver.installed_certificates("myapp-web-staging")) == 1  # another route's stays
+
+
+def test_with_certificate_installs_or_reuses_and_says_when_there_is_none(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    own = route(tls=TLS())
+    with pytest.raises(ProxyError, match="none was given"):
+        with_certificate(driver, own, None, check_mode=False)
+    installed = with_certificate(driver, own, ("CERT", "KEY"), check_mode=False)
+    assert installed.tls.certificate.startswith("myapp-web-")
+    assert with_certificate(driver, own, None, check_mode=False) == installed
+    assert with_certificate(driver, route(), None, check_mode=False) == route()
