@@ -272,6 +272,19 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     }
 
 
+def _check_claims(check: Checker, roles: dict[str, dict[str, t.Any]]) -> None:
+    """Two web roles cannot take the same requests (same host and path prefix): the proxy would pick one."""
+    taken: dict[tuple[str, str], str] = {}
+    for name, role in roles.items():
+        route = role["proxy"]
+        for claim in ((host.lower(), route["path_prefix"]) for host in route["hosts"] or [""]) if route else ():
+            if claim in taken:
+                check.problem(f"berth_roles.{name}.proxy", f"takes the requests of berth_roles.{taken[claim]}.proxy "
+                                                           f"({claim[0] or 'any host'}{claim[1]}); give it other hosts "
+                                                           "or a path_prefix of its own")
+            taken.setdefault(claim, name)
+
+
 def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> dict[str, t.Any]:
     path = f"berth_roles.{name}"
     if not _naming.is_valid_name(name):
@@ -434,6 +447,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
     check_wildcards(check, roles, plan["proxy"]["acme"])
+    _check_claims(check, roles)
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer

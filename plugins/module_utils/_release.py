@@ -108,6 +108,7 @@ class Release:
 
     def run(self) -> dict[str, t.Any]:
         request = self.request
+        self.check_claims()
         if not request.restore:
             self.pull()
         try:
@@ -124,6 +125,21 @@ class Release:
         changed = bool(self.pulled and self.pulled.changed) or bool(pruned) or any(item.changed for item in self.done)
         return {"changed": changed, "version": request.version, "roles": {item.role: item.report() for item in self.done},
                 "pruned_images": pruned, "pulled": bool(self.pulled and self.pulled.changed)}
+
+    def check_claims(self) -> None:
+        """Before anything changes: no other route on this proxy (another service's) takes this role's requests."""
+        for role in self.request.roles:
+            if role.route is None or self.driver is None:
+                continue
+            try:
+                elsewhere = self.driver.claimed_elsewhere(role.route)
+            except OSError as exc:
+                raise StepFailed("switch", role.name, f"Reading the proxy's routes failed: {exc}") from None
+            if elsewhere:
+                found = "; ".join(f"{name} routes {', '.join(claims)}" for name, claims in elsewhere.items())
+                raise StepFailed("switch", role.name, f"Route {role.route.name} would take requests another route on this "
+                                                      f"proxy already takes ({found}). Give the services different hosts or "
+                                                      "path prefixes. Nothing was changed on this host.")
 
     # steps -------------------------------------------------------------------------------------
 

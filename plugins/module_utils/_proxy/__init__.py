@@ -15,7 +15,8 @@ A driver implements:
 - ``current_page(name) -> str | None``: the route's maintenance page;
 - ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it;
 - ``install_certificate(name, certificate, key, check_mode) -> (stem, changed)``, ``installed_certificates(name)``,
-  ``remove_certificates(name, keep, check_mode)``: a route's own certificates (TLS.certificate names the stem).
+  ``remove_certificates(name, keep, check_mode)``: a route's own certificates (TLS.certificate names the stem);
+- ``claimed_elsewhere(route) -> {file: [host/prefix]}``: other routes on the proxy that take the same requests.
 
 Maintenance mode is recorded beside the proxy's configuration, so every later ``apply`` of the
 route (a deploy) keeps answering 503 with the page until maintenance is turned off. ``apply``,
@@ -84,6 +85,11 @@ class Route:
     tls: TLS | None = None
 
 
+def claims_of(route: Route) -> set[tuple[str, str]]:
+    """(host name, path prefix) pairs whose requests the route takes ("": any host)."""
+    return {(host.lower(), route.path_prefix or "/") for host in route.hosts or ("",)}
+
+
 def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certificate: str = "") -> TLS | None:
     """The TLS of a route from its TLS_OPTIONS value (None: plain HTTP); ``certificate``: the stem of the
     route's own certificate files (mode "certificate")."""
@@ -133,6 +139,8 @@ class Driver(t.Protocol):
     def installed_certificates(self, name: str) -> list[str]: ...
 
     def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool: ...
+
+    def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]: ...
 
 
 def with_certificate(driver: Driver, route: Route, own: tuple[str, str] | None, check_mode: bool) -> Route:

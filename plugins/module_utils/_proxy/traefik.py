@@ -33,7 +33,7 @@ import http.client
 from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS, Maintenance, ProxyError, Route, Target
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS, Maintenance, ProxyError, Route, Target, claims_of
 
 CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
 NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
@@ -59,6 +59,22 @@ def rule_for(route: Route) -> str:
 def health_rule(route: Route, health_path: str) -> str:
     """The main rule narrowed to the health path (the query string is not part of a path match)."""
     return f"{rule_for(route)} && Path(`{health_path.split('?', 1)[0]}`)"
+
+
+RULE_LINE = re.compile(r"^\s*rule:\s*(.+)$", re.MULTILINE)
+HOST_MATCHER = re.compile(r"Host\(`([^`]*)`\)")
+PREFIX_MATCHER = re.compile(r"PathPrefix\(`([^`]*)`\)")
+
+
+def claims_in(text: str) -> set[tuple[str, str]]:
+    """The claims of the routers in a dynamic configuration file (health-path routers narrow a claim: skipped)."""
+    claims = set()
+    for rule in RULE_LINE.findall(text):
+        if "Path(`" in rule:
+            continue
+        prefixes = PREFIX_MATCHER.findall(rule) or ["/"]
+        claims |= {(host.lower(), prefix) for host in HOST_MATCHER.findall(rule) or [""] for prefix in prefixes}
+    return claims
 
 
 def maintenance_names(name: str) -> dict[str, str]:
@@ -222,6 +238,20 @@ class TraefikFileDriver:
                 for suffix in ("crt", "key"):
                     changed = _files.remove_file(self.certificate_path(stem, suffix), check_mode) or changed
         return changed
+
+    def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]:
+        """Other routes on this proxy (another service's, a hand-written file) that take requests ``route``
+        would take: file -> the host/prefix pairs both claim. The proxy's own files (``berth_*``) are skipped."""
+        wanted = claims_of(route)
+        found: dict[str, list[str]] = {}
+        for path in sorted(glob.glob(os.path.join(glob.escape(self.dynamic_dir), "*.y*ml"))):
+            name = os.path.basename(path)
+            if name.rsplit(".", 1)[0] == route.name or name.startswith("berth_"):
+                continue
+            shared = wanted & claims_in(_files.read_text(path) or "")
+            if shared:
+                found[name] = sorted(f"{host or '*'}{prefix}" for host, prefix in shared)
+        return found
 
     def current_config(self, name: str) -> str | None:
         return _files.read_text(self.path(name))

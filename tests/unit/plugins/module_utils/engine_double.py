@@ -8,7 +8,7 @@ import typing as t
 
 from docker import errors as docker_errors
 
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import ProxyError, Route, Target, claims_of
 
 _ids = itertools.count(1)
 
@@ -164,6 +164,10 @@ class Driver:
 
     def inflight(self, target: Target) -> int | None:
         return 0
+
+    def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]:
+        return {f"{name}.yml": sorted(f"{host}{prefix}" for host, prefix in claims_of(route) & claims_of(other))
+                for name, other in self.routes.items() if name != route.name and claims_of(route) & claims_of(other)}
 
     def served(self, name: str) -> list[str]:
         return [target.url for target in self.routes[name].targets] if name in self.routes else []

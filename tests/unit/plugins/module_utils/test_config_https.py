@@ -1,13 +1,9 @@
 """berth_proxy.acme and berth_roles.<role>.proxy.ssl / ssl_redirect / hsts, as the plan holds them."""
-import datetime
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.berth.deploy.plugins.module_utils._config import ConfigError, build_plan
 from ansible_collections.berth.deploy.plugins.module_utils._https import LETS_ENCRYPT
+from tests.support.certificates import self_signed
 
 BASE = {"berth_service": "myapp", "berth_image": "registry.example.com/acme/myapp", "berth_version": "v1"}
 
@@ -21,20 +17,6 @@ def problems_of(given):
     with pytest.raises(ConfigError) as caught:
         build_plan(given)
     return caught.value.problems
-
-
-def self_signed(*names, days=30, key=None):
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, names[0])])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=2))
-                   .not_valid_after(now + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False)
-                   .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
 def test_plain_http_by_default_and_no_resolver():
@@ -111,3 +93,11 @@ def test_own_certificate_is_checked_against_its_key_expiry_and_hosts():
     elsewhere, elsewhere_key = self_signed("other.test")
     warnings = build_plan(variables(ssl={"certificate": elsewhere, "private_key": elsewhere_key}))["warnings"]
     assert any("names other.test, not app.example.com" in warning for warning in warnings)
+
+
+def test_two_roles_cannot_take_the_same_requests():
+    given = {**BASE, "berth_roles": {"web": {"proxy": {"host": "app.example.com", "app_port": 3000}},
+                                      "api": {"proxy": {"hosts": ["APP.example.com"], "app_port": 3000}},
+                                      "admin": {"proxy": {"host": "app.example.com", "path_prefix": "/admin"}}}}
+    assert problems_of(given) == ["berth_roles.api.proxy: takes the requests of berth_roles.web.proxy "
+                                  "(app.example.com/); give it other hosts or a path_prefix of its own"]

@@ -129,6 +129,18 @@ def test_a_registry_that_is_down_fails_the_pull_and_changes_nothing(serving_v1, 
     assert sorted(engine.running_names()) == before and driver.served("shop-web") == served
 
 
+def test_a_host_another_route_on_the_proxy_takes_fails_before_anything_changes(serving_v1, app_port):
+    engine, driver = serving_v1
+    driver.routes["blog-web"] = Route("blog-web", (), hosts=("blog.test", "SHOP.test"))
+    before, served = sorted(engine.running_names()), driver.served("shop-web")
+    failure = failing(engine, driver, "v2", [web(app_port), job()])
+    assert "would take requests another route on this proxy already takes (blog-web.yml routes shop.test/)" in str(failure)
+    assert "Nothing was changed" in str(failure) and "registry.test/shop:v2" not in engine.image_ids
+    assert sorted(engine.running_names()) == before and driver.served("shop-web") == served
+    driver.routes["blog-web"] = Route("blog-web", (), hosts=("shop.test",), path_prefix="/blog")  # a prefix of its own
+    assert release(engine, driver, "v2", [web(app_port), job()])["roles"]["web"]["version"] == "v2"
+
+
 def test_a_boot_error_fails_the_boot_step(serving_v1, app_port):
     engine, driver = serving_v1
     engine.boot_fails = True

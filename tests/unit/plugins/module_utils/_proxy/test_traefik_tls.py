@@ -110,3 +110,17 @@ def test_with_certificate_installs_or_reuses_and_says_when_there_is_none(tmp_pat
     assert installed.tls.certificate.startswith("myapp-web-")
     assert with_certificate(driver, own, None, check_mode=False) == installed
     assert with_certificate(driver, route(), None, check_mode=False) == route()
+
+
+def test_claims_read_from_route_files_of_other_services(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    blog = Route("blog-web", (Target("http://blog:3000"),), hosts=("blog.test", "Shop.test"), tls=ACME)
+    driver.apply(blog, check_mode=False, maintenance=MAINTENANCE)
+    (tmp_path / "dynamic" / "berth_api.yml").write_text("http: {routers: {a: {rule: 'PathPrefix(`/`)'}}}\n")
+    (tmp_path / "dynamic" / "hand.yaml").write_text("http:\n  routers:\n    x:\n      rule: Host(`docs.test`) && PathPrefix(`/v1`)\n")
+    shop = Route("shop-web", (), hosts=("shop.test",))
+    assert driver.claimed_elsewhere(shop) == {"blog-web.yml": ["shop.test/"]}
+    assert driver.claimed_elsewhere(Route("shop-web", (), hosts=("shop.test",), path_prefix="/api")) == {}
+    assert driver.claimed_elsewhere(Route("docs-web", (), hosts=("docs.test",), path_prefix="/v1")) == \
+        {"hand.yaml": ["docs.test/v1"]}
+    assert driver.claimed_elsewhere(blog) == {}  # its own file
