@@ -30,7 +30,7 @@ options:
   kind:
     description: Which playbook's parameters.
     type: str
-    choices: [exec, logs, remove, accessory]
+    choices: [exec, logs, remove, accessory, canary]
     required: true
   plan:
     description: The host's C(berth_plan) (from M(berth.deploy.config)).
@@ -67,7 +67,9 @@ def ops_params(given: t.Mapping[str, t.Any], kind: str, plan: t.Mapping[str, t.A
         return _ops.remove_settings(given, plan)
     if kind == "accessory":
         return _ops.accessory_settings(given, plan)
-    raise AnsibleFilterError(f"ops_params: unknown kind {kind!r} (exec, logs, remove or accessory)")
+    if kind == "canary":
+        return _ops.canary_settings(given, plan)
+    raise AnsibleFilterError(f"ops_params: unknown kind {kind!r} (exec, logs, remove, accessory or canary)")
 
 
 class FilterModule:

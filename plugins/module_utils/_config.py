@@ -54,6 +54,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_postgres": {},
     "berth_redis": {},
     "berth_accessories": {},
+    "berth_canary_percent": None,  # playbooks/canary.yml
     # role berth.deploy.host (reads them normalized, from berth_plan.host)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
@@ -451,6 +452,8 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer
+    plan["canary_percent"] = None if raw["berth_canary_percent"] is None else check.integer(
+        "berth_canary_percent", raw["berth_canary_percent"], 1, 99, "a share of new clients in percent")
     plan["message"] = check.string("berth_message", raw["berth_message"])  # one line: Checker.string refuses breaks
     role_hosts = [host for name in roles for host in (groups or {}).get(name, [])]
     plan["hosts"] = [host for host in dict.fromkeys(role_hosts) if play_hosts is None or host in play_hosts]

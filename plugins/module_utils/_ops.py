@@ -182,6 +182,21 @@ def remove_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -
     return {"confirm": expected, "proxy": params.flag("remove_proxy"), "problems": params.problems}
 
 
+CANARY_ACTIONS = ("start", "promote", "abort")
+
+
+def canary_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """canary.yml: ``canary_action`` (start by default) and, to start, ``berth_canary_percent`` (in the plan)."""
+    params = _Params(given)
+    action = params.choice("canary_action", CANARY_ACTIONS, "start")
+    if action == "start" and plan.get("canary_percent") is None:
+        params.problem("berth_canary_percent", "is required to start a canary: the share of new clients (1-99) "
+                                               "that reach berth_version, e.g. -e berth_canary_percent=10")
+    if action == "start" and not plan.get("version"):
+        params.problem("berth_version", "is required to start a canary: the version to try, e.g. -e berth_version=v43")
+    return {"action": action, "percent": plan.get("canary_percent") or 0, "problems": params.problems}
+
+
 ACCESSORY_ACTIONS = ("boot", "reboot", "upgrade", "stop", "remove")
 
 

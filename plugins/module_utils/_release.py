@@ -23,9 +23,10 @@ import time
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.berth.deploy.plugins.module_utils import _audit, _container, _docker, _health, _image, _naming, _service
+from ansible_collections.berth.deploy.plugins.module_utils import (_audit, _canary, _container, _docker, _health, _image,
+                                                                  _naming, _service)
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Driver, ProxyError, Route, SwitchTimings,
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Canary, Driver, ProxyError, Route, SwitchTimings,
                                                                           container_target, switch, with_certificate)
 
 STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
@@ -58,6 +59,8 @@ class Request:
     retain: int = 5
     timings: SwitchTimings = field(default_factory=SwitchTimings)
     restore: dict[str, str] = field(default_factory=dict)  # role -> container to serve again
+    canary: str = ""  # "", start, promote, abort (plugins/module_utils/_canary.py)
+    canary_percent: int = 0
     check_mode: bool = False
     pins: _image.Pins = field(default_factory=_image.Pins)
 
@@ -105,10 +108,17 @@ class Release:
         self.reverted: list[str] = []
         self.warnings: list[str] = []
         self.pulled: _image.Pulled | None = None
+        self.canaries: dict[str, Canary] = {}
 
     def run(self) -> dict[str, t.Any]:
-        request = self.request
         self.check_claims()
+        self.canaries = self.recorded_canaries()
+        try:
+            self.request = request = _canary.resolve(self.request, self.canaries)
+        except _canary.CanaryRefused as exc:
+            raise StepFailed("switch", self.request.roles[0].name if self.request.roles else "", str(exc)) from None
+        if not request.roles:
+            return {"changed": False, "version": request.version, "roles": {}, "pruned_images": [], "pulled": False}
         if not request.restore:
             self.pull()
         try:
@@ -141,6 +151,18 @@ class Release:
                                                       f"proxy already takes ({found}). Give the services different hosts or "
                                                       "path prefixes. Nothing was changed on this host.")
 
+    def recorded_canaries(self) -> dict[str, Canary]:
+        found = {}
+        for role in self.request.roles:
+            if role.route is not None and self.driver is not None:
+                try:
+                    canary = self.driver.canary(role.route.name)
+                except ProxyError as exc:
+                    raise StepFailed("switch", role.name, str(exc)) from None
+                if canary is not None:
+                    found[role.name] = canary
+        return found
+
     # steps -------------------------------------------------------------------------------------
 
     def pull(self) -> None:
@@ -164,9 +186,13 @@ class Release:
         seconds["boot"] = booted.seconds
         new = booted.container
         previous_names = [container.name for container in running_before if container.name != booted.name]
+        canary = self.request.canary == "start" and restore is None  # a revert puts back what served
         try:
             seconds["health"] = self.health(role, new, booted)
-            switched = self.switch_route(role, booted.name) if role.route is not None else None
+            if canary:
+                switched = self.switch_canary(role, booted.name, serving)
+            else:
+                switched = self.switch_route(role, booted.name) if role.route is not None else None
         except StepFailed as failure:
             self.stop_failed(role, booted, new, running_before)
             raise StepFailed(failure.step, role.name, self.failure_text(failure, booted.name, previous_names),
@@ -181,7 +207,9 @@ class Release:
                 self.warnings.append(f"Route {role.route.name} is in maintenance mode: the proxy answers 503 with the "
                                      "maintenance page (the new container serves only the health path) until "
                                      "maintenance mode is turned off.")
-        stopped, removed, seconds["stop"] = self.retire(role, booted, new, serving)
+        stopped, removed, seconds["stop"] = ([], [], 0.0) if canary else self.retire(role, booted, new, serving)
+        if self.request.canary == "abort" and role.name in self.canaries:
+            removed += self.remove_container(role, self.canaries[role.name].container)
         actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
         return RoleOutcome(
             role=role.name, container=booted.name,
@@ -194,7 +222,12 @@ class Release:
             maintenance=switched is not None and switched.maintenance is not None)
 
     def serving_container(self, role: RoleSpec, running_before: list[t.Any]) -> t.Any | None:
-        """The container that serves the role now: the route's target for web roles, else the newest running."""
+        """The container that serves the role now: the route's target for web roles (beside a canary, the one
+        that served before it), else the newest running."""
+        canary = self.canaries.get(role.name)
+        stable = [container for container in running_before if canary is not None and container.name in canary.stable]
+        if stable:
+            return stable[0]
         if role.route is not None and self.driver is not None:
             try:
                 targets = {target.url for target in self.driver.current_targets(role.route.name) or []}
@@ -259,6 +292,7 @@ class Release:
         try:
             route = with_certificate(self.driver, route, role.certificate, self.request.check_mode)
             switched = switch(self.driver, route, self.request.check_mode, self.request.timings, role.health_path)
+            self.driver.set_canary(route.name, None, self.request.check_mode)
             if route.tls is not None and route.tls.certificate:
                 self.driver.remove_certificates(route.name, route.tls.certificate, self.request.check_mode)
             return switched
@@ -266,6 +300,38 @@ class Release:
             raise StepFailed("switch", role.name, str(exc)) from None
 
 
+
+    def switch_canary(self, role: RoleSpec, name: str, serving: t.Any | None) -> t.Any:
+        """Send ``canary_percent`` of new clients to ``name`` and the rest to what served before, sticky."""
+        request = self.request
+        if role.route is None or self.driver is None:
+            raise StepFailed("switch", role.name, f"role {role.name} has no route: a canary needs a web role")
+        recorded = self.canaries.get(role.name)
+        stable = list(recorded.stable) if recorded else [serving.name] if serving is not None and serving.name != name else []
+        if not stable:
+            raise StepFailed("switch", role.name, f"Nothing serves route {role.route.name} yet: deploy a version first "
+                                                  "(playbooks/deploy.yml), then start a canary beside it")
+        stable_weight, canary_weight = _canary.weights(request.canary_percent)
+        targets = tuple(container_target(item, role.app_port or 0, stable_weight) for item in stable)
+        route = replace(role.route, targets=targets + (container_target(name, role.app_port or 0, canary_weight),),
+                        sticky=True)
+        try:
+            route = with_certificate(self.driver, route, role.certificate, request.check_mode)
+            switched = switch(self.driver, route, request.check_mode, request.timings, role.health_path, drain_now=False)
+            self.driver.set_canary(route.name, Canary(request.version, request.canary_percent, name, tuple(stable)),
+                                   request.check_mode)
+            return switched
+        except (ProxyError, OSError) as exc:
+            raise StepFailed("switch", role.name, str(exc)) from None
+
+    def remove_container(self, role: RoleSpec, name: str) -> list[str]:
+        """Remove a stopped container of the role (an aborted canary's)."""
+        for container in _container.role_containers(self.client, self.request.service, role.name, self.request.destination):
+            if container.name == name and not _container.is_running(container):
+                if not self.request.check_mode:
+                    container.remove(v=False, force=True)
+                return [name]
+        return []
 
     def retire(self, role: RoleSpec, booted: _container.Boot, new: t.Any | None,
                serving: t.Any | None) -> tuple[list[str], list[str], float]:

@@ -233,6 +233,21 @@ options:
     description: Role -> container to serve again (a rollback); no pull, no new container.
     type: dict
     default: {}
+  canary:
+    description:
+      - A canary release (docs/proxy.md). V(start) boots O(version) for the web roles beside the serving
+        containers and sends O(canary_percent) of new clients to it, each client kept on its side by a cookie;
+        nothing retires and the other roles are not touched. Again with the same version, it changes the share.
+      - V(promote) releases the canary's version normally (its containers are reused; the old ones drain and
+        retire; the other roles follow). V(abort) serves again what served before and removes the canary's containers.
+      - Empty (a normal release) fails before anything changes while a canary runs on the host.
+    type: str
+    default: ""
+    choices: ["", start, promote, abort]
+  canary_percent:
+    description: With O(canary=start), the share of new clients (1-99) sent to the canary.
+    type: int
+    default: 0
   audit_log:
     description: Append one line about this release to this file (mode 0640); none when unset.
     type: path
@@ -401,7 +416,8 @@ def request_of(module: AnsibleModule) -> _release.Request:
         pull=params["pull"], auth={"username": params["username"], "password": params["password"]} if params["username"] else None,
         retain=params["retain"],
         timings=SwitchTimings(proxy.get("confirm_timeout", 10), params["drain_timeout"], proxy.get("drain_settle", 1)),
-        restore=params["restore"] or {}, check_mode=module.check_mode)
+        restore=params["restore"] or {}, canary=params["canary"], canary_percent=params["canary_percent"],
+        check_mode=module.check_mode)
 
 
 def problems_of(params: dict[str, t.Any]) -> list[str]:
@@ -413,6 +429,8 @@ def problems_of(params: dict[str, t.Any]) -> list[str]:
         missing = sorted(set(role["secret_names"]) - set((params["secret_env"] or {}).get(role["name"]) or {}))
         if missing:
             problems.append(f"roles.{role['name']}: secret_env has no value for {', '.join(missing)}")
+    if params["canary"] == "start" and not 1 <= params["canary_percent"] <= 99:
+        problems.append(f"canary_percent: {params['canary_percent']} is not a share of clients (1-99)")
     unknown = sorted(set(params["restore"] or {}) - set(names))
     if unknown:
         problems.append(f"restore: {', '.join(unknown)} is not a role of roles ({', '.join(names)})")
@@ -443,6 +461,8 @@ def main() -> None:
             proxy=dict(type="dict", default={}, options=PROXY_OPTIONS),
             deploy_timeout=dict(type="float", default=30), drain_timeout=dict(type="float", default=30),
             retain=dict(type="int", default=5), restore=dict(type="dict", default={}),
+            canary=dict(type="str", default="", choices=["", "start", "promote", "abort"]),
+            canary_percent=dict(type="int", default=0),
             audit_log=dict(type="path"), performer=dict(type="str", default=""), reason=dict(type="str", default=""),
             host_lock=dict(type="path"), host_lock_wait=dict(type="float", default=120),
             **_docker.DOCKER_CLIENT_ARGS,
@@ -474,7 +494,8 @@ def main() -> None:
         audit(module, "failed", failed)
         module.fail_json(msg=str(exc), failed_step=exc.step, failed_role=exc.role, health=exc.health, logs=exc.logs,
                          reverted=release.reverted, roles=failed, seconds=round(time.monotonic() - started, 3))
-    audit(module, "rolled-back" if params["restore"] else "ok", result["roles"])
+    outcome = "rolled-back" if params["restore"] else f"canary-{params['canary']}" if params["canary"] else "ok"
+    audit(module, outcome, result["roles"])
     for warning in release.warnings:
         module.warn(warning)
     module.exit_json(diff=diff_of(result), seconds=round(time.monotonic() - started, 3), **result)

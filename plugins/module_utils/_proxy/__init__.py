@@ -16,7 +16,8 @@ A driver implements:
 - ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it;
 - ``install_certificate(name, certificate, key, check_mode) -> (stem, changed)``, ``installed_certificates(name)``,
   ``remove_certificates(name, keep, check_mode)``: a route's own certificates (TLS.certificate names the stem);
-- ``claimed_elsewhere(route) -> {file: [host/prefix]}``: other routes on the proxy that take the same requests.
+- ``claimed_elsewhere(route) -> {file: [host/prefix]}``: other routes on the proxy that take the same requests;
+- ``canary(name) -> Canary | None``, ``set_canary(name, canary, check_mode) -> bool``: the route's recorded canary.
 
 Maintenance mode is recorded beside the proxy's configuration, so every later ``apply`` of the
 route (a deploy) keeps answering 503 with the page until maintenance is turned off. ``apply``,
@@ -83,6 +84,7 @@ class Route:
     pass_host_header: bool = True
     entrypoints: tuple[str, ...] = field(default=("web",))
     tls: TLS | None = None
+    sticky: bool = False  # a cookie keeps each client on the target it first reached (a canary's split)
 
 
 def claims_of(route: Route) -> set[tuple[str, str]]:
@@ -98,6 +100,23 @@ def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certif
     hsts = settings.get("hsts")
     return TLS(resolver=RESOLVER if settings["mode"] == "acme" else "", certificate=certificate,
                redirect=settings.get("redirect", True), hsts=Hsts(**hsts) if hsts else None, health_path=health_path)
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A new version beside the serving one on a route: ``percent`` of new clients reach ``container``, the
+    others ``stable`` (the containers that served before), each client kept on its side by a cookie."""
+    version: str
+    percent: int
+    container: str
+    stable: tuple[str, ...]
+
+    def to_json(self) -> dict[str, t.Any]:
+        return {"version": self.version, "percent": self.percent, "container": self.container, "stable": list(self.stable)}
+
+    @classmethod
+    def from_json(cls, data: t.Mapping[str, t.Any]) -> "Canary":
+        return cls(str(data["version"]), int(data["percent"]), str(data["container"]), tuple(data["stable"]))
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,10 @@ class Driver(t.Protocol):
     def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool: ...
 
     def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]: ...
+
+    def canary(self, name: str) -> Canary | None: ...
+
+    def set_canary(self, name: str, canary: Canary | None, check_mode: bool) -> bool: ...
 
 
 def with_certificate(driver: Driver, route: Route, own: tuple[str, str] | None, check_mode: bool) -> Route:

@@ -33,7 +33,8 @@ import http.client
 from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS, Maintenance, ProxyError, Route, Target, claims_of
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS, Canary, Maintenance, ProxyError, Route, Target,
+                                                                          claims_of)
 
 CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
 NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
@@ -149,13 +150,20 @@ def _add_tls(http: dict[str, t.Any], route: Route, tls: TLS) -> list[str]:
 
 
 def _app_service(route: Route) -> dict[str, t.Any]:
-    return {
-        "loadBalancer": {
-            "passHostHeader": route.pass_host_header,
-            "serversTransport": route.name,
-            "servers": [{"url": target.url, "weight": target.weight} for target in route.targets],
-        },
+    balancer: dict[str, t.Any] = {
+        "passHostHeader": route.pass_host_header,
+        "serversTransport": route.name,
+        "servers": [{"url": target.url, "weight": target.weight} for target in route.targets],
     }
+    if route.sticky:
+        balancer["sticky"] = {"cookie": {"name": sticky_cookie(route.name), "httpOnly": True,
+                                         "secure": route.tls is not None, "sameSite": "lax"}}
+    return {"loadBalancer": balancer}
+
+
+def sticky_cookie(name: str) -> str:
+    """The cookie that keeps a client on one side of a canary (the value names the server it reached)."""
+    return f"berth_{name.replace('-', '_')}"
 
 
 def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: Route, maintenance: Maintenance,
@@ -202,6 +210,26 @@ class TraefikFileDriver:
 
     def path(self, name: str) -> str:
         return os.path.join(self.dynamic_dir, f"{name}.yml")
+
+    def canary_path(self, name: str) -> str:
+        return os.path.join(self.config_dir, "canary", f"{name}.json")
+
+    def canary(self, name: str) -> Canary | None:
+        path = self.canary_path(name)
+        text = _files.read_text(path)
+        if text is None:
+            return None
+        try:
+            return Canary.from_json(json.loads(text))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ProxyError(f"{path} is not a canary state written by berth.deploy ({exc}); abort the canary "
+                             "(playbooks/canary.yml -e canary_action=abort) or remove the file") from None
+
+    def set_canary(self, name: str, canary: Canary | None, check_mode: bool) -> bool:
+        if canary is None:
+            return _files.remove_file(self.canary_path(name), check_mode)
+        return _files.ensure_file(self.canary_path(name), json.dumps(canary.to_json(), sort_keys=True) + "\n", 0o644,
+                                  check_mode)
 
     def maintenance_path(self, name: str) -> str:
         return os.path.join(self.config_dir, "maintenance", f"{name}.json")

@@ -130,6 +130,7 @@ class Driver:
         self.routes: dict[str, Route] = {}
         self.confirm_fails = False
         self.restored: list[str] = []
+        self.canaries: dict[str, t.Any] = {}
 
     def current_targets(self, name: str) -> list[Target] | None:
         return list(self.routes[name].targets) if name in self.routes else None
@@ -164,6 +165,18 @@ class Driver:
 
     def inflight(self, target: Target) -> int | None:
         return 0
+
+    def canary(self, name: str) -> t.Any:
+        return self.canaries.get(name)
+
+    def set_canary(self, name: str, canary: t.Any, check_mode: bool) -> bool:
+        changed = self.canaries.get(name) != canary
+        if not check_mode:
+            if canary is None:
+                self.canaries.pop(name, None)
+            else:
+                self.canaries[name] = canary
+        return changed
 
     def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]:
         return {f"{name}.yml": sorted(f"{host}{prefix}" for host, prefix in claims_of(route) & claims_of(other))

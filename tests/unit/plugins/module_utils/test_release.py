@@ -254,3 +254,53 @@ def test_a_release_never_prunes_while_another_run_pulls_the_repository(serving_v
         result = release(engine, driver, "v1", [job()], pull="missing")
     assert result["pruned_images"] == [] and "registry.test/shop:v0" in engine.image_ids
     assert release(engine, driver, "v1", [job()], pull="missing")["pruned_images"] == ["registry.test/shop:v0"]
+
+
+def weights_of(driver: Driver, name: str = "shop-web") -> dict[str, int]:
+    return {target.url.split("//")[1].split("-")[2]: target.weight for target in driver.routes[name].targets}
+
+
+def test_a_canary_takes_its_share_beside_the_serving_version_then_is_promoted(serving_v1, app_port):
+    engine, driver = serving_v1
+    jobs_before = [name for name in engine.running_names() if name.startswith("shop-job-")]
+    result = release(engine, driver, "v2", [web(app_port), job()], canary="start", canary_percent=10)
+    assert list(result["roles"]) == ["web"]  # other roles wait for the promotion
+    assert weights_of(driver) == {"v1": 90, "v2": 10} and driver.routes["shop-web"].sticky
+    canary = driver.canaries["shop-web"]
+    assert canary.version == "v2" and canary.percent == 10 and canary.stable[0].startswith("shop-web-v1-")
+    assert sorted(name.split("-")[2] for name in engine.running_names() if name.startswith("shop-web-")) == ["v1", "v2"]
+    assert [name for name in engine.running_names() if name.startswith("shop-job-")] == jobs_before
+
+    refused = failing(engine, driver, "v3", [web(app_port), job()])
+    assert "A canary runs on this host (role web: v2 for 10% of clients): a deploy would end it unseen" in str(refused)
+    other = failing(engine, driver, "v3", [web(app_port)], canary="start", canary_percent=10)
+    assert "promote or abort it before a canary of v3" in str(other)
+    release(engine, driver, "v2", [web(app_port), job()], canary="start", canary_percent=50)
+    assert weights_of(driver) == {"v1": 50, "v2": 50} and driver.canaries["shop-web"].stable == canary.stable
+
+    promoted = release(engine, driver, "", [web(app_port), job()], canary="promote")
+    assert promoted["version"] == "v2" and promoted["roles"]["web"]["container"] == canary.container
+    assert promoted["roles"]["web"]["previous_container"] == canary.stable[0]  # what a rollback serves again
+    assert weights_of(driver) == {"v2": 1} and not driver.routes["shop-web"].sticky and not driver.canaries
+    assert sorted(name.split("-")[2] for name in engine.running_names()) == ["v2", "v2"]
+    assert release(engine, driver, "", [web(app_port), job()], canary="promote")["roles"] == {}
+
+
+def test_an_aborted_canary_leaves_the_serving_version_alone_and_goes(serving_v1, app_port):
+    engine, driver = serving_v1
+    before = sorted(engine.running_names())
+    release(engine, driver, "v2", [web(app_port), job()], canary="start", canary_percent=10)
+    canary = driver.canaries["shop-web"]
+    aborted = release(engine, driver, "", [web(app_port), job()], canary="abort")
+    assert aborted["roles"]["web"]["container"] == canary.stable[0]
+    assert f"removed {canary.container}" in aborted["roles"]["web"]["actions"]
+    assert weights_of(driver) == {"v1": 1} and not driver.canaries
+    assert sorted(engine.running_names()) == before
+    assert canary.container not in [item.name for item in engine.containers.items]
+    assert release(engine, driver, "", [web(app_port), job()], canary="abort")["roles"] == {}
+
+
+def test_a_canary_needs_a_serving_version(app_port):
+    engine, driver = Engine(), Driver()
+    failure = failing(engine, driver, "v1", [web(app_port)], canary="start", canary_percent=10)
+    assert "Nothing serves route shop-web yet: deploy a version first" in str(failure)
