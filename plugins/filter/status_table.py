@@ -56,7 +56,16 @@ def status_table(hosts: t.Iterable[str], hostvars: t.Mapping[str, t.Any]) -> lis
             if health:
                 shown += f" ({','.join(health)})"
             lines.append(ROW.format(host, result.get("status_role", "?"), shown, " ".join(result.get("retained", []))))
-    return lines + accessory_lines(hosts, hostvars)
+    return lines + canary_lines(hosts, hostvars) + accessory_lines(hosts, hostvars)
+
+
+def canary_lines(hosts: list[str], hostvars: t.Mapping[str, t.Any]) -> list[str]:
+    rows = []
+    for host in hosts:
+        for route, canary in sorted(((hostvars[host].get("status_canaries") or {}).get("canaries") or {}).items()):
+            split = f"{canary['version']} {canary['percent']}%"
+            rows.append(ROW.format(host, route, split, f"{100 - canary['percent']}% to {' '.join(canary['stable'])}"))
+    return [ROW.format("HOST", "CANARY ROUTE", "CANARY", "THE OTHER CLIENTS"), *rows] if rows else []
 
 
 def accessory_lines(hosts: list[str], hostvars: t.Mapping[str, t.Any]) -> list[str]:

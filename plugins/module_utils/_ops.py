@@ -189,6 +189,8 @@ def canary_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -
     """canary.yml: ``canary_action`` (start by default) and, to start, ``berth_canary_percent`` (in the plan)."""
     params = _Params(given)
     action = params.choice("canary_action", CANARY_ACTIONS, "start")
+    if params.problems:
+        return {"action": action, "percent": 0, "problems": params.problems}
     if action == "start" and plan.get("canary_percent") is None:
         params.problem("berth_canary_percent", "is required to start a canary: the share of new clients (1-99) "
                                                "that reach berth_version, e.g. -e berth_canary_percent=10")

@@ -31,3 +31,13 @@ def test_accessories_follow_in_a_table_of_their_own():
     assert lines[3].split() == ["app1", "db", "running", "(healthy)", "postgres:17"]
     assert lines[4].split() == ["app1", "redis", "absent"]
     assert len(lines) == 5
+
+
+def test_a_running_canary_shows_its_split():
+    roles = {"results": [{"status_role": "web", "retained": ["v2", "v1"], "containers": [
+        {"version": "v2", "status": "running", "health": None}, {"version": "v1", "status": "running", "health": None}]}]}
+    canaries = {"canaries": {"shop-web": {"version": "v2", "percent": 10, "container": "shop-web-v2-ab",
+                                          "stable": ["shop-web-v1-cd"]}}}
+    lines = status_table(["app1"], {"app1": {"status_roles": roles, "status_canaries": canaries}})
+    assert lines[2].split()[:3] == ["HOST", "CANARY", "ROUTE"]
+    assert lines[3].split() == ["app1", "shop-web", "v2", "10%", "90%", "to", "shop-web-v1-cd"]
