@@ -13,8 +13,8 @@ short_description: The version of the canary running on a set of hosts
 version_added: 0.2.0
 description:
   - Reads the M(berth.deploy.canary_info) results of every host of the run (C(playbooks/canary.yml),
-    to promote or abort) and returns the one version their canaries run, or a problem: none runs, several
-    versions run, or it is not the one given.
+    to promote or abort) and returns the one version their canaries run, or why there is none (none runs,
+    several versions run, or it is not the one given).
 author:
   - berth.deploy maintainers (@berth-deploy)
 positional: given

@@ -24,7 +24,7 @@ import typing as t
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.berth.deploy.plugins.module_utils import (_audit, _canary, _container, _docker, _health, _image,
-                                                                  _naming, _service)
+                                                                   _naming, _service)
 from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Canary, Driver, ProxyError, Route, SwitchTimings,
                                                                           container_target, switch, with_certificate)
@@ -298,8 +298,6 @@ class Release:
             return switched
         except (ProxyError, OSError) as exc:
             raise StepFailed("switch", role.name, str(exc)) from None
-
-
 
     def switch_canary(self, role: RoleSpec, name: str, serving: t.Any | None) -> t.Any:
         """Send ``canary_percent`` of new clients to ``name`` and the rest to what served before, sticky."""

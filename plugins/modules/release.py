@@ -154,11 +154,34 @@ options:
             type: bool
             default: true
           tls:
-            description:
-              - HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)); see O(berth.deploy.proxy_route#module:tls).
-              - "C(mode): V(off), V(acme) or V(certificate); C(redirect) (bool, default true); C(hsts):
-                C(max_age), C(include_subdomains), C(preload)."
+            description: HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)), as O(berth.deploy.proxy_route#module:tls).
             type: dict
+            suboptions:
+              mode:
+                description: V(off) (plain HTTP), V(acme) (the proxy's ACME resolver) or V(certificate) (O(tls_certificates)).
+                type: str
+                default: "off"
+                choices: ["off", acme, certificate]
+              redirect:
+                description: Plain HTTP answers a permanent redirect to HTTPS (the health path excepted).
+                type: bool
+                default: true
+              hsts:
+                description: Send C(Strict-Transport-Security) over HTTPS; omit for none.
+                type: dict
+                suboptions:
+                  max_age:
+                    description: Seconds browsers remember to use HTTPS.
+                    type: int
+                    default: 31536000
+                  include_subdomains:
+                    description: Add C(includeSubDomains).
+                    type: bool
+                    default: false
+                  preload:
+                    description: Add C(preload).
+                    type: bool
+                    default: false
           healthcheck:
             description: How the new container is probed before the switch.
             type: dict
@@ -185,9 +208,8 @@ options:
     default: {}
   tls_certificates:
     description:
-      - Own certificates per role whose route has C(tls.mode=certificate), e.g.
-        C({web: {certificate: "-----BEGIN CERTIFICATE-----...", private_key: ...}}) (filter
-        M(berth.deploy.route_certificates#filter)); written 0600 beside the proxy's configuration, never shown.
+      - Own certificates per role whose route has C(tls.mode=certificate), role -> C(certificate) and C(private_key)
+        (PEM; filter P(berth.deploy.route_certificates#filter)); written 0600 beside the proxy's configuration, never shown.
       - A role without one keeps the certificate installed before (a rollback).
     type: dict
     default: {}

@@ -96,8 +96,9 @@ def test_own_certificate_is_checked_against_its_key_expiry_and_hosts():
 
 
 def test_two_roles_cannot_take_the_same_requests():
-    given = {**BASE, "berth_roles": {"web": {"proxy": {"host": "app.example.com", "app_port": 3000}},
-                                      "api": {"proxy": {"hosts": ["APP.example.com"], "app_port": 3000}},
-                                      "admin": {"proxy": {"host": "app.example.com", "path_prefix": "/admin"}}}}
+    roles = {"web": {"proxy": {"host": "app.example.com", "app_port": 3000}},
+             "api": {"proxy": {"hosts": ["APP.example.com"], "app_port": 3000}},
+             "admin": {"proxy": {"host": "app.example.com", "path_prefix": "/admin"}}}
+    given = {**BASE, "berth_roles": roles}
     assert problems_of(given) == ["berth_roles.api.proxy: takes the requests of berth_roles.web.proxy "
                                   "(app.example.com/); give it other hosts or a path_prefix of its own"]

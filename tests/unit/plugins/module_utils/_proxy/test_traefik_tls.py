@@ -94,7 +94,7 @@ def test_own_certificates_are_private_change_their_stem_and_the_old_ones_go(tmp_
     assert os.stat(tmp_path / "certs").st_mode & 0o777 == 0o700
     assert driver.install_certificate("myapp-web", "CERT-1", "KEY-1", check_mode=False) == (stem, False)
     driver.install_certificate("myapp-web-staging", "CERT-S", "KEY-S", check_mode=False)
-    second, _ = driver.install_certificate("myapp-web", "CERT-2", "KEY-2", check_mode=False)
+    second, _changed = driver.install_certificate("myapp-web", "CERT-2", "KEY-2", check_mode=False)
     assert second != stem and set(driver.installed_certificates("myapp-web")) == {stem, second}
     assert driver.remove_certificates("myapp-web", second, check_mode=False)
     assert driver.installed_certificates("myapp-web") == [second]
