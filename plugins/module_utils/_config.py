@@ -13,7 +13,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils import _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _handling, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALENDAR_PATTERN, Checker, read_env, read_volumes,
                                                                            show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
@@ -98,8 +98,8 @@ PROXY_API_ROUTE_FILE = "berth_api.yml"
 PAGES_PORT = 8080
 MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
 ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
-ROUTE_KEYS = ("host", "hosts", "path_prefix", "app_port", "healthcheck", "response_timeout", "pass_host_header",
-              "ssl", "ssl_redirect", "hsts")
+ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefix", "buffering", "app_port",
+              "healthcheck", "response_timeout", "pass_host_header", "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
 LOGGING_KEYS = ("driver", "options")
@@ -249,9 +249,8 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     for host in hosts:
         if host and not HOSTNAME_PATTERN.fullmatch(host):
             check.problem(f"{path}.hosts", f"{show(host)} is not a host name (e.g. app.example.com)")
-    path_prefix = check.string(f"{path}.path_prefix", route.get("path_prefix", "/"), URL_PATH_PATTERN,
-                               "a URL path starting with /")
-    if not hosts and path_prefix in ("", "/"):
+    all_prefixes = _handling.prefixes(check, path, route)
+    if not hosts and "/" in all_prefixes:
         check.problem(path, "needs host (or hosts) or a path_prefix, so the proxy knows which requests are this role's")
     app_port = check.integer(f"{path}.app_port", route.get("app_port", 80), 1, 65535, "a port")
     health_given = check.mapping(f"{path}.healthcheck", route.get("healthcheck"), tuple(HEALTHCHECK_DEFAULTS))
@@ -263,7 +262,8 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
     health["timeout"] = check.number(f"{path}.healthcheck.timeout", health["timeout"], 0.1, 300)
     return {
         "hosts": hosts,
-        "path_prefix": path_prefix or "/",
+        "path_prefix": all_prefixes[0],
+        "handling": _handling.handling(check, path, route, all_prefixes),
         "app_port": app_port,
         "healthcheck": health,
         "response_timeout": check.integer(f"{path}.response_timeout", route.get("response_timeout", 30), 1, 3600,
@@ -278,7 +278,8 @@ def _check_claims(check: Checker, roles: dict[str, dict[str, t.Any]]) -> None:
     taken: dict[tuple[str, str], str] = {}
     for name, role in roles.items():
         route = role["proxy"]
-        for claim in ((host.lower(), route["path_prefix"]) for host in route["hosts"] or [""]) if route else ():
+        prefixes = [route["path_prefix"], *route["handling"]["path_prefixes"]] if route else []
+        for claim in ((host.lower(), prefix) for host in route["hosts"] or [""] for prefix in prefixes) if route else ():
             if claim in taken:
                 check.problem(f"berth_roles.{name}.proxy", f"takes the requests of berth_roles.{taken[claim]}.proxy "
                                                            f"({claim[0] or 'any host'}{claim[1]}); give it other hosts "

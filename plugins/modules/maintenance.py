@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - berth.deploy.attributes
   - berth.deploy.attributes.full
   - berth.deploy.route_tls
+  - berth.deploy.route_handling
 options:
   name:
     description: Route name (as in M(berth.deploy.proxy_route)), e.g. C(myapp-web).
@@ -148,8 +149,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import render_page
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS_OPTIONS, Maintenance, ProxyError, Route, make_driver,
-                                                                          tls_of, with_certificate)
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (HANDLING_OPTIONS, TLS_OPTIONS, Maintenance, ProxyError,
+                                                                          Route, handling_of, make_driver, tls_of, with_certificate)
 
 
 def file_diff(path: str, before: str, after: str) -> dict[str, str]:
@@ -175,7 +176,7 @@ class Switch:
         route = Route(name=self.name, targets=tuple(targets or ()), hosts=tuple(params["hosts"]),
                       path_prefix=params["path_prefix"], response_timeout=params["response_timeout"],
                       pass_host_header=params["pass_host_header"], entrypoints=tuple(params["entrypoints"]),
-                      tls=tls_of(params["tls"], params["health_path"]))
+                      tls=tls_of(params["tls"], params["health_path"]), **handling_of(params["handling"]))
         self.route = with_certificate(self.driver, route, None, self.check_mode)  # the one the deploy installed
 
     def enable(self, maintenance: Maintenance, page: str) -> dict[str, t.Any]:
@@ -246,6 +247,7 @@ def main() -> None:
             pass_host_header=dict(type="bool", default=True, no_log=False),
             entrypoints=dict(type="list", elements="str", default=["web"]),
             tls=dict(type="dict", options=TLS_OPTIONS),
+            handling=dict(type="dict", options=HANDLING_OPTIONS),
             driver=dict(type="str", default="traefik", choices=["traefik"]),
             config_dir=dict(type="path", default="/etc/berth/proxy"),
             api_url=dict(type="str", default="http://127.0.0.1:8080"),

@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - berth.deploy.attributes
   - berth.deploy.attributes.full
   - berth.deploy.route_tls
+  - berth.deploy.route_handling
 options:
   name:
     description: Route name (router and service), e.g. C(myapp-web).
@@ -159,9 +160,10 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS_OPTIONS, ProxyError, Route, SwitchTimings, Target,
-                                                                          container_target, make_driver, switch, tls_of,
-                                                                          with_certificate)
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (HANDLING_OPTIONS, TLS_OPTIONS, ProxyError, Route,
+                                                                          SwitchTimings, Target, container_target, handling_of,
+                                                                          make_driver, switch,
+                                                                          tls_of, with_certificate)
 
 
 def target_of(entry: dict[str, t.Any]) -> Target:
@@ -197,7 +199,8 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
         module.fail_json(msg="targets is empty: a route needs at least one target (use state=absent to remove it)")
     route = Route(name=params["name"], targets=targets, hosts=tuple(params["hosts"]), path_prefix=params["path_prefix"],
                   response_timeout=params["response_timeout"], pass_host_header=params["pass_host_header"],
-                  entrypoints=tuple(params["entrypoints"]), tls=tls_of(params["tls"], params["health_path"] or ""))
+                  entrypoints=tuple(params["entrypoints"]), tls=tls_of(params["tls"], params["health_path"] or ""),
+                  **handling_of(params["handling"]))
     own = (params["certificate"], params["private_key"]) if params["certificate"] else None
     try:
         route = with_certificate(driver, route, own, module.check_mode)
@@ -232,6 +235,7 @@ def main() -> None:
             pass_host_header=dict(type="bool", default=True, no_log=False),
             entrypoints=dict(type="list", elements="str", default=["web"]),
             tls=dict(type="dict", options=TLS_OPTIONS),
+            handling=dict(type="dict", options=HANDLING_OPTIONS),
             certificate=dict(type="str"),
             private_key=dict(type="str", no_log=True),
             config_dir=dict(type="path", default="/etc/berth/proxy"),

@@ -153,6 +153,31 @@ options:
             description: Pass the client's Host header to the app.
             type: bool
             default: true
+          handling:
+            description: How requests reach the app (C(berth_plan.roles.<role>.proxy.handling)), as O(berth.deploy.proxy_route#module:handling).
+            type: dict
+            suboptions:
+              path_prefixes:
+                description: Further path prefixes the route takes.
+                type: list
+                elements: str
+                default: []
+              strip_path_prefix:
+                description: The app sees the path without the matched prefix.
+                type: bool
+                default: false
+              buffering:
+                description: The proxy reads whole requests and responses first; omit for streaming.
+                type: dict
+                suboptions:
+                  max_request_body:
+                    description: Larger request bodies get 413 (bytes; 0 is no limit).
+                    type: int
+                    default: 0
+                  max_response_body:
+                    description: Larger response bodies get 500 (bytes; 0 is no limit).
+                    type: int
+                    default: 0
           tls:
             description: HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)), as O(berth.deploy.proxy_route#module:tls).
             type: dict
@@ -383,7 +408,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils import _args, _audit, _docker, _health, _naming, _release
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import TLS_OPTIONS, Route, SwitchTimings, make_driver, tls_of
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import (HANDLING_OPTIONS, TLS_OPTIONS, Route, SwitchTimings,
+                                                                          handling_of, make_driver, tls_of)
 
 HEALTHCHECK_OPTIONS = dict(path=dict(type="str", default="/up"), port=dict(type="int"),
                            interval=dict(type="float", default=1), timeout=dict(type="float", default=5))
@@ -392,7 +418,7 @@ ROUTE_OPTIONS = dict(
     app_port=dict(type="int", required=True), response_timeout=dict(type="int", default=30),
     pass_host_header=dict(type="bool", default=True, no_log=False),
     healthcheck=dict(type="dict", default={}, options=HEALTHCHECK_OPTIONS),
-    tls=dict(type="dict", options=TLS_OPTIONS))
+    tls=dict(type="dict", options=TLS_OPTIONS), handling=dict(type="dict", options=HANDLING_OPTIONS))
 ROLE_OPTIONS = dict(
     name=dict(type="str", required=True), cmd=dict(type="raw"), env=dict(type="dict", default={}),
     secret_names=dict(type="list", elements="str", default=[], no_log=False), env_file=dict(type="path"),
@@ -422,7 +448,7 @@ def role_spec(params: dict[str, t.Any], role: dict[str, t.Any]) -> _release.Role
     route = Route(name=role["route"] or _naming.route_name(params["service"], role["name"], params["destination"]),
                   targets=(), hosts=tuple(proxy["hosts"]), path_prefix=proxy["path_prefix"],
                   response_timeout=proxy["response_timeout"], pass_host_header=proxy["pass_host_header"],
-                  tls=tls_of(proxy["tls"], health["path"]))
+                  tls=tls_of(proxy["tls"], health["path"]), **handling_of(proxy["handling"]))
     own = (params["tls_certificates"] or {}).get(role["name"])
     certificate = (own["certificate"], own["private_key"]) if own else None
     return _release.RoleSpec(role["name"], container, check, role["stop_timeout"], role["env_file"], route,

@@ -5,23 +5,28 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import http.client
+import time
 import typing as t
 
 import pytest
 
-from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, TRAEFIK_IMAGE, on_server, throwaway_server,
+from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, REGISTRY, TRAEFIK_IMAGE, on_server, throwaway_server,
                                         write_server_inventory)
 from tests.support.ansible_run import REPO, run_playbook
 from tests.support.load import KeepAliveLoad
+from tests.support.websocket import WebSocket
 
 pytestmark = pytest.mark.slow
 ADDRESS = "127.0.0.62"
 SERVER = "berth-srv-services"
 
 
+WS_IMAGE = f"{REGISTRY}/berth-test/ws"  # a WebSocket echo app and an event stream (tests/testbed/ws)
+
+
 def service_vars(service: str, host: str) -> dict[str, t.Any]:
     return {
-        "berth_service": service, "berth_image": APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
+        "berth_service": service, "berth_image": WS_IMAGE if service == "chat" else APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
         "berth_proxy": {"image": TRAEFIK_IMAGE},
         "berth_roles": {"web": {"proxy": {"host": host, "app_port": 3000,
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}}}},
@@ -32,11 +37,13 @@ def service_vars(service: str, host: str) -> dict[str, t.Any]:
 
 @pytest.fixture(scope="module")
 def services(testbed, ssh_key, tmp_path_factory) -> t.Iterator[dict[str, t.Any]]:
-    """Inventories of three services on one server: shop (shop.test), blog (blog.test), copycat (shop.test too)."""
+    """Inventories of services on one server: shop (shop.test), blog (blog.test), copycat (shop.test too), and
+    chat (chat.test, WebSockets and server-sent events)."""
     for _attempt in throwaway_server(SERVER, ADDRESS, ssh_key):
         yield {name: write_server_inventory(tmp_path_factory.mktemp(name), {"srv": ADDRESS}, ssh_key,
                                             service_vars(name, host)) / "hosts.yml"
-               for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"))}
+               for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"),
+                                  ("chat", "chat.test"))}
 
 
 def playbook(name: str, inventory, version: str = "", extra: dict[str, t.Any] | None = None):
@@ -131,3 +138,59 @@ def test_a_promoted_canary_serves_everyone_under_load(services):
     assert again.rc != 0 and "No canary runs on these hosts" in again.stdout
     assert get("blog.test")[0] == "v2"  # the other service never moved
     assert promoted.rc == 0
+
+
+def exchange(socket: WebSocket, text: str) -> str:
+    socket.send(text)
+    return socket.receive()
+
+
+def test_a_websocket_to_one_service_lives_through_another_services_deploy(services):
+    ok(playbook("deploy.yml", services["chat"], "v1"))
+    socket = WebSocket(ADDRESS, 80, "chat.test")
+    assert exchange(socket, "before") == "version=v1 echo=before"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        deploy = pool.submit(playbook, "deploy.yml", services["blog"], "v3")
+        during = []
+        while not deploy.done():
+            during.append(exchange(socket, f"during {len(during)}"))
+            time.sleep(0.2)
+    ok(deploy.result())
+    assert len(during) > 5 and all(answer.startswith("version=v1 echo=during ") for answer in during)
+    assert exchange(socket, "after") == "version=v1 echo=after"  # the same connection, never reconnected
+    assert get("blog.test")[0] == "v3"
+    socket.close()
+
+
+def test_server_sent_events_stream_through_the_proxy_unbuffered():
+    connection = http.client.HTTPConnection(ADDRESS, 80, timeout=5)
+    connection.request("GET", "/events", headers={"Host": "chat.test"})
+    response = connection.getresponse()
+    started = time.monotonic()
+    events = [response.readline() for _line in range(6)]  # three events, each "data: ..." and a blank line
+    assert response.getheader("Content-Type") == "text/event-stream"
+    assert [line for line in events if line.strip()] == [f"data: tick {tick} version=v1\n".encode() for tick in range(3)]
+    assert time.monotonic() - started < 2  # each tick arrives as it is sent, not when the stream ends (4 s)
+    connection.close()
+
+
+def test_a_websocket_to_the_old_version_closes_only_with_its_graceful_stop(services):
+    socket = WebSocket(ADDRESS, 80, "chat.test")
+    assert exchange(socket, "old") == "version=v1 echo=old"
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        deploy = pool.submit(playbook, "deploy.yml", services["chat"], "v2")
+        answers, closed_after = [], None
+        while closed_after is None:
+            try:
+                answers.append(exchange(socket, "ping"))
+                time.sleep(0.2)
+            except (ConnectionError, OSError):
+                closed_after = time.monotonic() - started
+    ok(deploy.result())
+    assert set(answers) == {"version=v1 echo=ping"}  # the switch moved new connections only
+    fresh = WebSocket(ADDRESS, 80, "chat.test")
+    assert exchange(fresh, "new") == "version=v2 echo=new"
+    fresh.close()
+    # kept open through the switch and the drain until docker stop's timeout (berth_drain_timeout: 5 s) ended it
+    assert closed_after > 5, closed_after

@@ -5,8 +5,9 @@
 # server-bare: the server without Docker, a fresh machine for the host role (a ~10 s layer on server).
 # postgres, redis, rails: Debian's postgresql-15, redis-server 7.0 and a Rails 6.1 app (v1, v2) with the
 # contract of the official postgres/redis images, on a slim Debian (berth-test/debian, no systemd, local only).
-# Usage: tests/testbed/build_images.sh [app] [traefik] [server] [server-bare] [postgres] [redis] [rails]
-#        (default: all seven)
+# ws: a WebSocket echo app (Ruby's standard library) on the rails base image.
+# Usage: tests/testbed/build_images.sh [app] [traefik] [server] [server-bare] [postgres] [redis] [rails] [ws]
+#        (default: all eight)
 # An image is skipped when it exists with the same recipe; BERTH_TESTBED_REBUILD=1 rebuilds anyway.
 # The root filesystems (server, slim) stay cached in /var/cache/berth-testbed (delete to re-run debootstrap).
 set -euo pipefail
@@ -33,6 +34,8 @@ REDIS_IMAGE=$REGISTRY/berth-test/redis:7
 RAILS_REPO=$REGISTRY/berth-test/rails
 RAILS_TAGS=(v1 v2)
 RAILS_PACKAGES="ruby-rails puma ruby-pg ruby-redis"
+WS_REPO=$REGISTRY/berth-test/ws
+WS_TAGS=(v1 v2)
 RECIPE_LABEL=berth.testbed.recipe
 
 WORK=$(mktemp -d /tmp/berth-build.XXXXXX)
@@ -335,11 +338,52 @@ build_redis() {
 
 # rails:v1 and rails:v2: the Debian gems in a local base image (rails/base.Dockerfile, the slow part),
 # then the app: rails/app is v1, v2 is rails/app with rails/v2 copied over it.
+# rails_base_key: the recipe of the local base image with Ruby and the Debian gems (rails, ws build on it)
+rails_base_key() {
+  { recipe_label "$DEBIAN_IMAGE"; echo "$RAILS_PACKAGES"; tree_digest rails/base.Dockerfile; } | recipe_of
+}
+
+# ensure_rails_base KEY: build berth-test/rails-base:KEY unless it exists (the slow part)
+ensure_rails_base() {
+  local t=$(now_us) base=berth-test/rails-base:$1
+  if [ "${BERTH_TESTBED_REBUILD:-0}" = 1 ] || ! docker image inspect "$base" >/dev/null 2>&1; then
+    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$DEBIAN_IMAGE" \
+      --build-arg "PACKAGES=$RAILS_PACKAGES" -t "$base" - <"$TESTBED_DIR/rails/base.Dockerfile"
+    say "$t" "rails base image $base built"
+  fi
+}
+
+# ws:v1 and ws:v2: a WebSocket echo app (ws/ws.rb) on the rails base image.
+build_ws() {
+  local t key recipe tag ctx old
+  build_debian
+  key=$(rails_base_key)
+  recipe=$( { echo "$key"; tree_digest ws; declare -f build_ws; } | recipe_of)
+  for tag in "${WS_TAGS[@]}"; do
+    t=$(now_us)
+    if up_to_date "$WS_REPO:$tag" "$recipe" pushed; then
+      say "$t" "ws:$tag up to date"
+      continue
+    fi
+    ensure_rails_base "$key"
+    ctx=$WORK/ws-$tag
+    mkdir -p "$ctx"
+    cp "$TESTBED_DIR/ws/ws.rb" "$TESTBED_DIR/ws/Dockerfile" "$ctx/"
+    echo "$tag" >"$ctx/version"
+    old=$(docker image inspect -f '{{.Id}}' "$WS_REPO:$tag" 2>/dev/null || true)
+    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=berth-test/rails-base:$key" \
+      --label "$RECIPE_LABEL=$recipe" -t "$WS_REPO:$tag" "$ctx"
+    quiet docker push "$WS_REPO:$tag"
+    [ -z "$old" ] || drop_replaced "$old" -- "$WS_REPO:$tag"
+    say "$t" "ws:$tag built and pushed"
+  done
+}
+
 build_rails() {
   local t key base recipe tag ctx old stale=()
   build_debian
   t=$(now_us)
-  key=$( { recipe_label "$DEBIAN_IMAGE"; echo "$RAILS_PACKAGES"; tree_digest rails/base.Dockerfile; } | recipe_of)
+  key=$(rails_base_key)
   base=berth-test/rails-base:$key
   recipe=$( { echo "$key"; tree_digest rails; declare -f build_rails; } | recipe_of)
   for tag in "${RAILS_TAGS[@]}"; do
@@ -350,12 +394,7 @@ build_rails() {
     fi
   done
   [ ${#stale[@]} -gt 0 ] || return 0
-  t=$(now_us)
-  if [ "${BERTH_TESTBED_REBUILD:-0}" = 1 ] || ! docker image inspect "$base" >/dev/null 2>&1; then
-    quiet env DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$DEBIAN_IMAGE" \
-      --build-arg "PACKAGES=$RAILS_PACKAGES" -t "$base" - <"$TESTBED_DIR/rails/base.Dockerfile"
-    say "$t" "rails base image $base built"
-  fi
+  ensure_rails_base "$key"
   for tag in "${stale[@]}"; do
     t=$(now_us)
     ctx=$WORK/rails-$tag
@@ -379,7 +418,7 @@ build_rails() {
 }
 
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(app traefik server server-bare postgres redis rails)
+[ ${#what[@]} -gt 0 ] || what=(app traefik server server-bare postgres redis rails ws)
 "$TESTBED_DIR/engine.sh"
 for w in "${what[@]}"; do
   case "$w" in
@@ -390,6 +429,7 @@ for w in "${what[@]}"; do
     postgres) build_postgres ;;
     redis) build_redis ;;
     rails) build_rails ;;
-    *) die "unknown image '$w' (app, traefik, server, server-bare, postgres, redis, rails)" ;;
+    ws) build_ws ;;
+    *) die "unknown image '$w' (app, traefik, server, server-bare, postgres, redis, rails, ws)" ;;
   esac
 done

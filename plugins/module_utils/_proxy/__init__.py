@@ -55,6 +55,22 @@ TLS_OPTIONS: dict[str, t.Any] = dict(
                                         preload=dict(type="bool", default=False))))
 
 
+# The plan's berth_plan.roles.<role>.proxy.handling, as a module option: how requests reach the app.
+HANDLING_OPTIONS: dict[str, t.Any] = dict(
+    path_prefixes=dict(type="list", elements="str", default=[]),
+    strip_path_prefix=dict(type="bool", default=False),
+    buffering=dict(type="dict", options=dict(max_request_body=dict(type="int", default=0),
+                                             max_response_body=dict(type="int", default=0))))
+
+
+@dataclass(frozen=True)
+class Buffering:
+    """The whole request and response pass through the proxy before they go on; bodies beyond a limit
+    (bytes, 0: none) get 413 (request) or 500 (response)."""
+    max_request_body: int = 0
+    max_response_body: int = 0
+
+
 @dataclass(frozen=True)
 class Hsts:
     max_age: int = 31536000
@@ -84,12 +100,28 @@ class Route:
     pass_host_header: bool = True
     entrypoints: tuple[str, ...] = field(default=("web",))
     tls: TLS | None = None
+    path_prefixes: tuple[str, ...] = ()  # further prefixes beside path_prefix
+    strip_prefix: bool = False  # the app sees the path without the prefix
+    buffering: Buffering | None = None
     sticky: bool = False  # a cookie keeps each client on the target it first reached (a canary's split)
+
+
+def prefixes_of(route: Route) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((route.path_prefix or "/",) + route.path_prefixes))
 
 
 def claims_of(route: Route) -> set[tuple[str, str]]:
     """(host name, path prefix) pairs whose requests the route takes ("": any host)."""
-    return {(host.lower(), route.path_prefix or "/") for host in route.hosts or ("",)}
+    return {(host.lower(), prefix) for host in route.hosts or ("",) for prefix in prefixes_of(route)}
+
+
+def handling_of(settings: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """Route fields from a HANDLING_OPTIONS value."""
+    settings = settings or {}
+    buffering = settings.get("buffering")
+    return {"path_prefixes": tuple(settings.get("path_prefixes") or ()),
+            "strip_prefix": bool(settings.get("strip_path_prefix")),
+            "buffering": Buffering(**buffering) if buffering else None}
 
 
 def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certificate: str = "") -> TLS | None:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS, Canary, Maintenance, ProxyError, Route, Target,
-                                                                          claims_of)
+                                                                          claims_of, prefixes_of)
 
 CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
 NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
@@ -47,14 +47,15 @@ PAGE_SERVER_HEADERS = ("ETag", "Last-Modified", "Accept-Ranges")
 
 
 def rule_for(route: Route) -> str:
-    parts = []
-    if route.hosts:
-        parts.append(" || ".join(f"Host(`{host}`)" for host in route.hosts))
-        if len(route.hosts) > 1:
-            parts[0] = f"({parts[0]})"
-    if route.path_prefix and route.path_prefix != "/":
-        parts.append(f"PathPrefix(`{route.path_prefix}`)")
+    parts = [_any_of([f"Host(`{host}`)" for host in route.hosts])] if route.hosts else []
+    prefixes = [prefix for prefix in prefixes_of(route) if prefix != "/"]
+    if prefixes and len(prefixes) == len(prefixes_of(route)):
+        parts.append(_any_of([f"PathPrefix(`{prefix}`)" for prefix in prefixes]))
     return " && ".join(parts) or "PathPrefix(`/`)"
+
+
+def _any_of(matchers: list[str]) -> str:
+    return matchers[0] if len(matchers) == 1 else f"({' || '.join(matchers)})"
 
 
 def health_rule(route: Route, health_path: str) -> str:
@@ -102,12 +103,34 @@ def certificate_files(stem: str) -> dict[str, str]:
     return {"certFile": f"{CONTAINER_CERTS_DIR}/{stem}.crt", "keyFile": f"{CONTAINER_CERTS_DIR}/{stem}.key"}
 
 
+def handling_names(name: str) -> dict[str, str]:
+    """Traefik object names of how a route's requests reach the app."""
+    return {"strip": f"{name}_strip-prefix", "buffering": f"{name}_buffering"}
+
+
+def _handling(route: Route) -> dict[str, t.Any]:
+    """The middlewares every router that reaches the app goes through (prefix stripped, buffering)."""
+    names, middlewares = handling_names(route.name), {}
+    if route.strip_prefix:
+        middlewares[names["strip"]] = {"stripPrefix": {"prefixes": [prefix for prefix in prefixes_of(route) if prefix != "/"]}}
+    if route.buffering is not None:
+        middlewares[names["buffering"]] = {"buffering": {"maxRequestBodyBytes": route.buffering.max_request_body,
+                                                         "maxResponseBodyBytes": route.buffering.max_response_body}}
+    return middlewares
+
+
 def dynamic_config(route: Route, maintenance: Maintenance | None = None) -> dict[str, t.Any]:
     main: dict[str, t.Any] = {"rule": rule_for(route), "entryPoints": list(route.entrypoints), "service": route.name}
     http: dict[str, t.Any] = {"routers": {route.name: main}, "middlewares": {}}
     serving = [route.name]
     if route.tls is not None:
         serving += _add_tls(http, route, route.tls)
+    handling = _handling(route)
+    if handling:
+        http["middlewares"].update(handling)
+        for router in http["routers"].values():
+            if router["service"] == route.name:
+                router["middlewares"] = router.get("middlewares", []) + list(handling)
     services = {route.name: _app_service(route)} if route.targets else {}
     if maintenance is not None:
         for name in serving:
@@ -176,7 +199,7 @@ def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: 
     health_name = names["health"] if router_name == route.name else f"{router_name}-health"
     if route.targets and maintenance.health_path:
         health = {"rule": health_rule(route, maintenance.health_path), "entryPoints": router["entryPoints"],
-                  "service": route.name}
+                  "service": route.name, **({"middlewares": list(_handling(route))} if _handling(route) else {})}
         if "tls" in router:
             health["tls"] = router["tls"]
         http["routers"][health_name] = health

@@ -1,0 +1,68 @@
+"""berth_roles.<role>.proxy path_prefixes, strip_path_prefix and buffering, and how Traefik renders them."""
+import pytest
+
+from ansible_collections.berth.deploy.plugins.module_utils._config import ConfigError, build_plan
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import Buffering, Route, Target, handling_of
+from ansible_collections.berth.deploy.plugins.module_utils._proxy.traefik import dynamic_config
+
+BASE = {"berth_service": "myapp", "berth_image": "registry.example.com/acme/myapp", "berth_version": "v1"}
+
+
+def plan_proxy(**route):
+    return build_plan({**BASE, "berth_roles": {"web": {"proxy": {"app_port": 3000, **route}}}})["roles"]["web"]["proxy"]
+
+
+def problems_of(**route):
+    with pytest.raises(ConfigError) as caught:
+        build_plan({**BASE, "berth_roles": {"web": {"proxy": {"app_port": 3000, **route}}}})
+    return caught.value.problems
+
+
+def test_defaults_change_nothing():
+    proxy = plan_proxy(host="app.test")
+    assert proxy["path_prefix"] == "/"
+    assert proxy["handling"] == {"path_prefixes": [], "strip_path_prefix": False, "buffering": None}
+
+
+def test_several_prefixes_stripped_and_buffering_with_limits():
+    proxy = plan_proxy(host="app.test", path_prefix="/api", path_prefixes=["/v2", "/api"], strip_path_prefix=True,
+                       buffering={"requests": True, "max_request_body": 1000000})
+    assert proxy["path_prefix"] == "/api"
+    assert proxy["handling"] == {"path_prefixes": ["/v2"], "strip_path_prefix": True,
+                                 "buffering": {"max_request_body": 1000000, "max_response_body": 0}}
+    assert plan_proxy(path_prefixes=["/docs"])["path_prefix"] == "/docs"  # a prefix is enough without a host
+
+
+@pytest.mark.parametrize("route, expected", [
+    ({"host": "app.test", "strip_path_prefix": True}, "strip_path_prefix: needs path_prefix"),
+    ({"host": "app.test", "path_prefixes": ["api"]}, "path_prefixes: 'api' is not allowed (a URL path starting with /)"),
+    ({"host": "app.test", "buffering": {"max_response_body": 10}}, "max_response_body: needs responses: true"),
+    ({"host": "app.test", "buffering": {"requests": True, "max_request_body": -1}}, "max_request_body: -1 is not bytes"),
+    ({"host": "app.test", "buffering": {"stream": True}}, "buffering.stream: unknown key"),
+])
+def test_bad_handling_is_named(route, expected):
+    assert any(expected in problem for problem in problems_of(**route)), problems_of(**route)
+
+
+def test_two_roles_on_one_host_may_split_it_by_prefix_but_not_share_one():
+    roles = {"web": {"proxy": {"host": "app.test", "app_port": 3000}},
+             "api": {"proxy": {"host": "app.test", "path_prefixes": ["/api", "/v2"], "app_port": 3000}},
+             "v2": {"proxy": {"host": "app.test", "path_prefix": "/v2", "app_port": 3000}}}
+    with pytest.raises(ConfigError) as caught:
+        build_plan({**BASE, "berth_roles": roles})
+    assert caught.value.problems == ["berth_roles.v2.proxy: takes the requests of berth_roles.api.proxy (app.test/v2); "
+                                     "give it other hosts or a path_prefix of its own"]
+
+
+def test_traefik_strips_the_prefixes_and_buffers_on_every_router_that_reaches_the_app():
+    settings = {"path_prefixes": ["/v2"], "strip_path_prefix": True,
+                "buffering": {"max_request_body": 10, "max_response_body": 0}}
+    route = Route("myapp-api", (Target("http://a:3000"),), hosts=("app.test",), path_prefix="/api", **handling_of(settings))
+    assert route.buffering == Buffering(10, 0)
+    http = dynamic_config(route)["http"]
+    assert http["routers"]["myapp-api"]["rule"] == "Host(`app.test`) && (PathPrefix(`/api`) || PathPrefix(`/v2`))"
+    assert http["routers"]["myapp-api"]["middlewares"] == ["myapp-api_strip-prefix", "myapp-api_buffering"]
+    assert http["middlewares"] == {"myapp-api_strip-prefix": {"stripPrefix": {"prefixes": ["/api", "/v2"]}},
+                                   "myapp-api_buffering": {"buffering": {"maxRequestBodyBytes": 10,
+                                                                         "maxResponseBodyBytes": 0}}}
+    assert "middlewares" not in dynamic_config(Route("myapp-api", (Target("http://a:3000"),), hosts=("app.test",)))["http"]
