@@ -98,7 +98,7 @@ PROXY_API_ROUTE_FILE = "berth_api.yml"
 PAGES_PORT = 8080
 MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
 ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
-ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefix", "buffering", "app_port",
+ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefix", "buffering", "error_pages", "app_port",
               "healthcheck", "response_timeout", "pass_host_header", "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
@@ -449,6 +449,9 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
     check_wildcards(check, roles, plan["proxy"]["acme"])
+    for role in roles.values():  # the page server that serves a role's error pages
+        if role["proxy"] and role["proxy"]["handling"]["error_pages"]:
+            role["proxy"]["handling"]["error_pages"]["url"] = plan["proxy"]["pages_url"]
     _check_claims(check, roles)
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])

@@ -5,6 +5,7 @@
 module option HANDLING_OPTIONS of plugins/module_utils/_proxy/__init__.py)."""
 from __future__ import annotations
 
+import os
 import re
 import typing as t
 
@@ -31,7 +32,30 @@ def handling(check: Checker, path: str, route: t.Mapping[str, t.Any], all_prefix
     if strip and all_prefixes == ["/"]:
         check.problem(f"{path}.strip_path_prefix", "needs path_prefix (or path_prefixes): there is no prefix to strip")
     return {"path_prefixes": all_prefixes[1:], "strip_path_prefix": strip,
-            "buffering": _buffering(check, f"{path}.buffering", route.get("buffering"))}
+            "buffering": _buffering(check, f"{path}.buffering", route.get("buffering")),
+            "error_pages": _error_pages(check, f"{path}.error_pages", route.get("error_pages"))}
+
+
+ERROR_PAGE_PATTERN = re.compile(r"([45][0-9][0-9])\.html")
+
+
+def _error_pages(check: Checker, path: str, value: t.Any) -> dict[str, t.Any] | None:
+    """A controller directory of ``<status>.html`` pages (502.html, 503.html, 504.html, ...) that replace the
+    body of the app's or the proxy's answers with that status. ``url`` (the page server) is the plan's."""
+    if value in (None, ""):
+        return None
+    directory = check.string(path, value, re.compile(r"/.*"),
+                             "an absolute directory on the controller, e.g. {{ inventory_dir }}/error_pages")
+    if not directory.startswith("/"):
+        return None
+    if not os.path.isdir(directory):
+        check.problem(path, f"{directory!r} is not a directory on the controller")
+        return None
+    codes = sorted(int(match.group(1)) for name in os.listdir(directory) if (match := ERROR_PAGE_PATTERN.fullmatch(name)))
+    if not codes:
+        check.problem(path, f"{directory!r} holds no page named like 502.html, 503.html or 504.html (400-599)")
+        return None
+    return {"dir": directory, "codes": codes, "url": ""}
 
 
 def _buffering(check: Checker, path: str, value: t.Any) -> dict[str, int] | None:

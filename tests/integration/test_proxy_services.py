@@ -24,11 +24,12 @@ SERVER = "berth-srv-services"
 WS_IMAGE = f"{REGISTRY}/berth-test/ws"  # a WebSocket echo app and an event stream (tests/testbed/ws)
 
 
-def service_vars(service: str, host: str) -> dict[str, t.Any]:
+def service_vars(service: str, host: str, pages: str = "") -> dict[str, t.Any]:
+    extra = {"error_pages": pages} if service == "blog" else {}
     return {
         "berth_service": service, "berth_image": WS_IMAGE if service == "chat" else APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
         "berth_proxy": {"image": TRAEFIK_IMAGE},
-        "berth_roles": {"web": {"proxy": {"host": host, "app_port": 3000,
+        "berth_roles": {"web": {"proxy": {"host": host, "app_port": 3000, **extra,
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}}}},
         "berth_deploy_timeout": 8, "berth_drain_timeout": 5, "berth_retain_containers": 3,
         "berth_host_docker_daemon_extra": DAEMON_EXTRA,
@@ -39,9 +40,12 @@ def service_vars(service: str, host: str) -> dict[str, t.Any]:
 def services(testbed, ssh_key, tmp_path_factory) -> t.Iterator[dict[str, t.Any]]:
     """Inventories of services on one server: shop (shop.test), blog (blog.test), copycat (shop.test too), and
     chat (chat.test, WebSockets and server-sent events)."""
+    pages = tmp_path_factory.mktemp("error-pages")
+    (pages / "404.html").write_text("<h1>blog: no such page</h1>\n")
+    (pages / "502.html").write_text("<h1>blog: back in a minute</h1>\n")
     for _attempt in throwaway_server(SERVER, ADDRESS, ssh_key):
         yield {name: write_server_inventory(tmp_path_factory.mktemp(name), {"srv": ADDRESS}, ssh_key,
-                                            service_vars(name, host)) / "hosts.yml"
+                                            service_vars(name, host, str(pages))) / "hosts.yml"
                for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"),
                                   ("chat", "chat.test"))}
 
@@ -83,6 +87,19 @@ def test_two_services_share_the_proxy_and_deploy_at_the_same_time_under_load(ser
         assert load.failed == 0 and load.requests > 100, load.summary()
         assert {"version=v1", "version=v2"} <= set(load.bodies), load.summary()
     assert get("shop.test")[0] == "v2" and get("blog.test")[0] == "v2"
+
+
+def test_error_pages_replace_the_bodies_of_the_apps_errors_only(services):
+    connection = http.client.HTTPConnection(ADDRESS, 80, timeout=5)
+    connection.request("GET", "/no/such/page", headers={"Host": "blog.test"})
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (404, b"<h1>blog: no such page</h1>\n")
+    connection.close()
+    assert get("blog.test")[0] == "v2"  # a 200 stays the app's
+    connection = http.client.HTTPConnection(ADDRESS, 80, timeout=5)
+    connection.request("GET", "/no/such/page", headers={"Host": "shop.test"})  # a service without error pages
+    response = connection.getresponse()
+    assert response.status == 404 and response.read() == b"not found\n"
 
 
 def test_a_host_another_service_takes_is_refused_before_anything_changes(services):

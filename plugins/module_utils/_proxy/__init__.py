@@ -60,7 +60,17 @@ HANDLING_OPTIONS: dict[str, t.Any] = dict(
     path_prefixes=dict(type="list", elements="str", default=[]),
     strip_path_prefix=dict(type="bool", default=False),
     buffering=dict(type="dict", options=dict(max_request_body=dict(type="int", default=0),
-                                             max_response_body=dict(type="int", default=0))))
+                                             max_response_body=dict(type="int", default=0))),
+    error_pages=dict(type="dict", options=dict(codes=dict(type="list", elements="int", required=True),
+                                               url=dict(type="str", required=True),
+                                               dir=dict(type="str"))))
+
+
+@dataclass(frozen=True)
+class ErrorPages:
+    """Answers with one of ``codes`` get the body of ``<url>/<route>/<code>.html`` (the page server)."""
+    codes: tuple[int, ...]
+    url: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class Route:
     path_prefixes: tuple[str, ...] = ()  # further prefixes beside path_prefix
     strip_prefix: bool = False  # the app sees the path without the prefix
     buffering: Buffering | None = None
+    error_pages: ErrorPages | None = None
     sticky: bool = False  # a cookie keeps each client on the target it first reached (a canary's split)
 
 
@@ -118,10 +129,11 @@ def claims_of(route: Route) -> set[tuple[str, str]]:
 def handling_of(settings: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """Route fields from a HANDLING_OPTIONS value."""
     settings = settings or {}
-    buffering = settings.get("buffering")
+    buffering, pages = settings.get("buffering"), settings.get("error_pages")
     return {"path_prefixes": tuple(settings.get("path_prefixes") or ()),
             "strip_prefix": bool(settings.get("strip_path_prefix")),
-            "buffering": Buffering(**buffering) if buffering else None}
+            "buffering": Buffering(**buffering) if buffering else None,
+            "error_pages": ErrorPages(tuple(pages["codes"]), pages["url"]) if pages else None}
 
 
 def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certificate: str = "") -> TLS | None:

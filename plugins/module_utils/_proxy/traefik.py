@@ -105,7 +105,7 @@ def certificate_files(stem: str) -> dict[str, str]:
 
 def handling_names(name: str) -> dict[str, str]:
     """Traefik object names of how a route's requests reach the app."""
-    return {"strip": f"{name}_strip-prefix", "buffering": f"{name}_buffering"}
+    return {"strip": f"{name}_strip-prefix", "buffering": f"{name}_buffering", "errors": f"{name}_error-pages"}
 
 
 def _handling(route: Route) -> dict[str, t.Any]:
@@ -116,22 +116,28 @@ def _handling(route: Route) -> dict[str, t.Any]:
     if route.buffering is not None:
         middlewares[names["buffering"]] = {"buffering": {"maxRequestBodyBytes": route.buffering.max_request_body,
                                                          "maxResponseBodyBytes": route.buffering.max_response_body}}
+    if route.error_pages is not None:
+        middlewares[names["errors"]] = {"errors": {"status": [str(code) for code in route.error_pages.codes],
+                                                   "service": names["errors"], "query": f"/{route.name}/{{status}}.html"}}
     return middlewares
 
 
 def dynamic_config(route: Route, maintenance: Maintenance | None = None) -> dict[str, t.Any]:
     main: dict[str, t.Any] = {"rule": rule_for(route), "entryPoints": list(route.entrypoints), "service": route.name}
     http: dict[str, t.Any] = {"routers": {route.name: main}, "middlewares": {}}
+    services = {route.name: _app_service(route)} if route.targets else {}
     serving = [route.name]
     if route.tls is not None:
         serving += _add_tls(http, route, route.tls)
     handling = _handling(route)
+    if route.error_pages is not None:
+        services[handling_names(route.name)["errors"]] = {"loadBalancer": {
+            "passHostHeader": False, "servers": [{"url": route.error_pages.url}]}}
     if handling:
         http["middlewares"].update(handling)
         for router in http["routers"].values():
             if router["service"] == route.name:
                 router["middlewares"] = router.get("middlewares", []) + list(handling)
-    services = {route.name: _app_service(route)} if route.targets else {}
     if maintenance is not None:
         for name in serving:
             _add_maintenance(http, services, route, maintenance, name)
@@ -195,7 +201,8 @@ def _add_maintenance(http: dict[str, t.Any], services: dict[str, t.Any], route: 
     names = maintenance_names(route.name)
     router = http["routers"][router_name]
     router["service"] = names["unavailable"]
-    router["middlewares"] = router.get("middlewares", []) + [names["headers"], names["page"]]
+    errors = handling_names(route.name)["errors"]  # the maintenance page, not the 503 error page
+    router["middlewares"] = [name for name in router.get("middlewares", []) if name != errors] + [names["headers"], names["page"]]
     health_name = names["health"] if router_name == route.name else f"{router_name}-health"
     if route.targets and maintenance.health_path:
         health = {"rule": health_rule(route, maintenance.health_path), "entryPoints": router["entryPoints"],

@@ -21,7 +21,7 @@ def problems_of(**route):
 def test_defaults_change_nothing():
     proxy = plan_proxy(host="app.test")
     assert proxy["path_prefix"] == "/"
-    assert proxy["handling"] == {"path_prefixes": [], "strip_path_prefix": False, "buffering": None}
+    assert proxy["handling"] == {"path_prefixes": [], "strip_path_prefix": False, "buffering": None, "error_pages": None}
 
 
 def test_several_prefixes_stripped_and_buffering_with_limits():
@@ -29,7 +29,7 @@ def test_several_prefixes_stripped_and_buffering_with_limits():
                        buffering={"requests": True, "max_request_body": 1000000})
     assert proxy["path_prefix"] == "/api"
     assert proxy["handling"] == {"path_prefixes": ["/v2"], "strip_path_prefix": True,
-                                 "buffering": {"max_request_body": 1000000, "max_response_body": 0}}
+                                 "buffering": {"max_request_body": 1000000, "max_response_body": 0}, "error_pages": None}
     assert plan_proxy(path_prefixes=["/docs"])["path_prefix"] == "/docs"  # a prefix is enough without a host
 
 
@@ -66,3 +66,30 @@ def test_traefik_strips_the_prefixes_and_buffers_on_every_router_that_reaches_th
                                    "myapp-api_buffering": {"buffering": {"maxRequestBodyBytes": 10,
                                                                          "maxResponseBodyBytes": 0}}}
     assert "middlewares" not in dynamic_config(Route("myapp-api", (Target("http://a:3000"),), hosts=("app.test",)))["http"]
+
+
+def test_error_pages_from_a_controller_directory_served_by_the_page_server(tmp_path):
+    (tmp_path / "502.html").write_text("<h1>down</h1>")
+    (tmp_path / "503.html").write_text("<h1>busy</h1>")
+    (tmp_path / "notes.txt").write_text("x")
+    pages = plan_proxy(host="app.test", error_pages=str(tmp_path))["handling"]["error_pages"]
+    assert pages == {"dir": str(tmp_path), "codes": [502, 503], "url": "http://berth-proxy-pages:8080"}
+    assert "is not a directory on the controller" in problems_of(host="app.test", error_pages=str(tmp_path / "x"))[0]
+    (tmp_path / "empty").mkdir()
+    assert "holds no page named like 502.html" in problems_of(host="app.test", error_pages=str(tmp_path / "empty"))[0]
+    assert "an absolute directory on the controller" in problems_of(host="app.test", error_pages="errors")[0]
+
+
+def test_traefik_replaces_error_bodies_but_not_the_maintenance_page():
+    from ansible_collections.berth.deploy.plugins.module_utils._proxy import Maintenance
+
+    settings = {"error_pages": {"codes": [502, 503], "url": "http://berth-proxy-pages:8080"}}
+    route = Route("myapp-web", (Target("http://a:3000"),), hosts=("app.test",), **handling_of(settings))
+    http = dynamic_config(route)["http"]
+    assert http["routers"]["myapp-web"]["middlewares"] == ["myapp-web_error-pages"]
+    assert http["middlewares"]["myapp-web_error-pages"] == {"errors": {
+        "status": ["502", "503"], "service": "myapp-web_error-pages", "query": "/myapp-web/{status}.html"}}
+    assert http["services"]["myapp-web_error-pages"]["loadBalancer"]["servers"] == [{"url": "http://berth-proxy-pages:8080"}]
+    maintenance = dynamic_config(route, Maintenance(page_url="http://berth-proxy-pages:8080", health_path="/up"))["http"]
+    assert maintenance["routers"]["myapp-web"]["middlewares"] == ["myapp-web_page-headers", "myapp-web_page"]
+    assert maintenance["routers"]["myapp-web_health"]["middlewares"] == ["myapp-web_error-pages"]
