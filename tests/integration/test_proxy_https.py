@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 ADDRESS = "127.0.0.61"
 SERVER = "berth-srv-https"
 HOST = "site.berth.test"
+OWN = "own.berth.test"  # served with our own certificate
 ACME_CA = "/var/lib/berth-test-acme/ca.pem"  # signs the ACME directory's own TLS certificate (tests/testbed/acme.sh)
 
 
@@ -138,18 +139,22 @@ def test_tls_alpn_01_validates_a_new_name(https_server, ssh_key, tmp_path):
 
 
 def test_own_certificate_is_served_private_on_the_host_and_replaced_with_the_next(https_server, ssh_key, tmp_path):
-    first, first_key = self_signed(HOST)
-    hosts_file = inventory(tmp_path / "own", ssh_key, ssl_setting={"certificate": first, "private_key": first_key})
+    # a name of its own: for site.berth.test the proxy also holds the ACME certificate (acme.json), and
+    # Traefik picks either of two certificates that match a name equally
+    first, first_key = self_signed(OWN)
+    hosts_file = inventory(tmp_path / "own", ssh_key, hosts=[OWN],
+                           ssl_setting={"certificate": first, "private_key": first_key})
     run = playbook("deploy.yml", hosts_file, "v1")
     assert first_key.splitlines()[1] not in run.stdout
-    served = served_certificate(HOST, first)
+    served = served_certificate(OWN, first)
     assert served.public_bytes(serialization.Encoding.PEM).decode() == first
     keys = on_server(SERVER, "sh", "-c", "stat -c '%a %n' /etc/berth/proxy/certs/*").split("\n")
     assert [line.split()[0] for line in keys if line] == ["600", "600"]
 
-    second, second_key = self_signed(HOST)
-    hosts_file = inventory(tmp_path / "own2", ssh_key, ssl_setting={"certificate": second, "private_key": second_key})
+    second, second_key = self_signed(OWN)
+    hosts_file = inventory(tmp_path / "own2", ssh_key, hosts=[OWN],
+                           ssl_setting={"certificate": second, "private_key": second_key})
     playbook("deploy.yml", hosts_file, "v2")
-    assert served_certificate(HOST, second).public_bytes(serialization.Encoding.PEM).decode() == second
+    assert served_certificate(OWN, second).public_bytes(serialization.Encoding.PEM).decode() == second
     assert len(on_server(SERVER, "sh", "-c", "ls /etc/berth/proxy/certs").split()) == 2  # the first one went
-    assert https_get(HOST, "/", second).body.startswith(b"version=v2 ")
+    assert https_get(OWN, "/", second).body.startswith(b"version=v2 ")
