@@ -28,7 +28,7 @@ def service_vars(service: str, host: str, pages: str = "") -> dict[str, t.Any]:
     extra = {"error_pages": pages} if service == "blog" else {}
     return {
         "berth_service": service, "berth_image": WS_IMAGE if service == "chat" else APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
-        "berth_proxy": {"image": TRAEFIK_IMAGE},
+        "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},  # busybox httpd serves the pages
         "berth_roles": {"web": {"proxy": {"host": host, "app_port": 3000, **extra,
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}}}},
         "berth_deploy_timeout": 8, "berth_drain_timeout": 5, "berth_retain_containers": 3,
