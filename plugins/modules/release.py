@@ -178,6 +178,24 @@ options:
                     description: Larger response bodies get 500 (bytes; 0 is no limit).
                     type: int
                     default: 0
+              error_pages:
+                description:
+                  - Answers with one of these statuses get the page C(<url>/<route>/<status>.html) as their body, status kept
+                    (C(playbooks/setup.yml) copies the pages to the page server). Omit for none.
+                type: dict
+                suboptions:
+                  codes:
+                    description: The statuses that have a page, e.g. V([502, 503, 504]).
+                    type: list
+                    elements: int
+                    required: true
+                  url:
+                    description: The page server, reachable from the proxy (C(berth_plan.proxy.pages_url)).
+                    type: str
+                    required: true
+                  dir:
+                    description: The controller directory the pages came from (for reference).
+                    type: str
           tls:
             description: HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)), as O(berth.deploy.proxy_route#module:tls).
             type: dict
