@@ -231,6 +231,20 @@ def _servers(servers: list[dict[str, t.Any]]) -> list[tuple[t.Any, t.Any]]:
     return sorted((server.get("url"), server.get("weight", 1)) for server in servers)
 
 
+State = t.TypeVar("State")
+
+
+def _read_state(path: str, build: t.Callable[[t.Any], State], what: str, fix: str) -> State | None:
+    """A state berth recorded beside the proxy's configuration as JSON (None: none recorded)."""
+    text = _files.read_text(path)
+    if text is None:
+        return None
+    try:
+        return build(json.loads(text))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ProxyError(f"{path} is not {what} written by berth.deploy ({exc}); {fix}") from None
+
+
 class TraefikFileDriver:
     def __init__(self, config_dir: str, api_url: str = "http://127.0.0.1:8080", api_timeout: float = 2.0):
         self.config_dir = config_dir
@@ -245,15 +259,8 @@ class TraefikFileDriver:
         return os.path.join(self.config_dir, "canary", f"{name}.json")
 
     def canary(self, name: str) -> Canary | None:
-        path = self.canary_path(name)
-        text = _files.read_text(path)
-        if text is None:
-            return None
-        try:
-            return Canary.from_json(json.loads(text))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ProxyError(f"{path} is not a canary state written by berth.deploy ({exc}); abort the canary "
-                             "(playbooks/canary.yml -e canary_action=abort) or remove the file") from None
+        return _read_state(self.canary_path(name), Canary.from_json, "a canary state", "abort the canary "
+                           "(playbooks/canary.yml -e canary_action=abort) or remove the file")
 
     def set_canary(self, name: str, canary: Canary | None, check_mode: bool) -> bool:
         if canary is None:
@@ -321,15 +328,8 @@ class TraefikFileDriver:
         return _files.ensure_file(self.path(route.name), self.desired_config(route, maintenance), 0o644, check_mode)
 
     def maintenance(self, name: str) -> Maintenance | None:
-        path = self.maintenance_path(name)
-        text = _files.read_text(path)
-        if text is None:
-            return None
-        try:
-            return Maintenance(**json.loads(text))
-        except (ValueError, TypeError) as exc:
-            raise ProxyError(f"{path} is not a maintenance state written by berth.deploy ({exc}); turn maintenance "
-                             "mode off (playbooks/maintenance.yml -e maintenance=off) or on again") from None
+        return _read_state(self.maintenance_path(name), lambda data: Maintenance(**data), "a maintenance state",
+                           "turn maintenance mode off (playbooks/maintenance.yml -e maintenance=off) or on again")
 
     def current_page(self, name: str) -> str | None:
         return _files.read_text(self.page_path(name))

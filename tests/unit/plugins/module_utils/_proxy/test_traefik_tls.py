@@ -124,3 +124,18 @@ def test_claims_read_from_route_files_of_other_services(tmp_path):
     assert driver.claimed_elsewhere(Route("docs-web", (), hosts=("docs.test",), path_prefix="/v1")) == \
         {"hand.yaml": ["docs.test/v1"]}
     assert driver.claimed_elsewhere(blog) == {}  # its own file
+
+
+def test_canary_state_is_recorded_idempotently_and_a_damaged_one_is_reported(tmp_path):
+    from ansible_collections.berth.deploy.plugins.module_utils._proxy import Canary
+
+    driver = TraefikFileDriver(str(tmp_path))
+    canary = Canary("v3", 10, "shop-web-v3-ab", ("shop-web-v2-cd",))
+    assert driver.canary("shop-web") is None
+    assert driver.set_canary("shop-web", canary, check_mode=True) and driver.canary("shop-web") is None
+    assert driver.set_canary("shop-web", canary, check_mode=False)
+    assert not driver.set_canary("shop-web", canary, check_mode=False) and driver.canary("shop-web") == canary
+    (tmp_path / "canary" / "shop-web.json").write_text('{"version": "v3"}')
+    with pytest.raises(ProxyError, match="is not a canary state written by berth.deploy .* abort the canary"):
+        driver.canary("shop-web")
+    assert driver.set_canary("shop-web", None, check_mode=False) and driver.canary("shop-web") is None
