@@ -351,9 +351,11 @@ class TraefikFileDriver:
             _files.write_atomic(self.path(name), config, 0o644)
 
     def remove(self, name: str, check_mode: bool) -> bool:
-        """Remove the route, and its maintenance mode and certificates with it (a new route with this name starts serving)."""
+        """Remove the route, and its maintenance mode, certificates and canary with it (a new route with this name
+        starts afresh)."""
         removed = _files.remove_file(self.path(name), check_mode)
         removed = self.remove_certificates(name, "", check_mode) or removed
+        removed = self.set_canary(name, None, check_mode) or removed
         return self.set_maintenance(name, None, "", check_mode) or removed
 
     def current_targets(self, name: str) -> list[Target] | None:
