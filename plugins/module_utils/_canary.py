@@ -6,7 +6,8 @@
   ``percent`` of new clients to it, the rest to what served before, and a cookie keeps each client on
   its side. Nothing retires; other roles are not touched. Again with the same version: a new split.
 - ``promote``: a normal release of the canary's version (its container is reused), so the route moves
-  to it alone, the old containers drain and retire, and the other roles follow.
+  to it alone, the old containers drain and retire, and the other roles follow (also on hosts that
+  run no canary: job roles).
 - ``abort``: the roles with a canary serve what served before (a restore), and the canary's container
   goes.
 - no action: a normal deploy, refused while a canary runs (it would silently end the experiment).
@@ -43,8 +44,8 @@ def resolve(request: t.Any, canaries: t.Mapping[str, Canary]) -> t.Any:
         return replace(request, roles=[role for role in request.roles if role.route is not None])
     if action == "promote":
         versions = sorted({canary.version for canary in canaries.values()})
-        if not versions:
-            return replace(request, roles=[])  # promoted already (or never started): nothing to do here
+        if not versions:  # job roles, or a host whose canary start was put back: a deploy of that version
+            return request if request.version else replace(request, roles=[])
         if len(versions) > 1 or (request.version and request.version != versions[0]):
             raise CanaryRefused(_running(canaries) + f", not {request.version}: promote without berth_version, or "
                                                      "abort it. Nothing was changed on this host.")

@@ -145,6 +145,8 @@ def _check_pair(check: Checker, path: str, certificate: str, key: str, hosts: li
         from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
     except ImportError:
         return
+    if not hasattr(x509, "load_pem_x509_certificates"):  # cryptography < 39: PEM checked above, nothing more
+        return
     try:
         leaf = x509.load_pem_x509_certificates(certificate.encode())[0]
     except ValueError as exc:

@@ -176,7 +176,8 @@ class Switch:
         route = Route(name=self.name, targets=tuple(targets or ()), hosts=tuple(params["hosts"]),
                       path_prefix=params["path_prefix"], response_timeout=params["response_timeout"],
                       pass_host_header=params["pass_host_header"], entrypoints=tuple(params["entrypoints"]),
-                      tls=tls_of(params["tls"], params["health_path"]), **handling_of(params["handling"]))
+                      tls=tls_of(params["tls"], params["health_path"]), **handling_of(params["handling"]),
+                      sticky=self.driver.canary(self.name) is not None)  # a canary's split keeps its cookie
         self.route = with_certificate(self.driver, route, None, self.check_mode)  # the one the deploy installed
 
     def enable(self, maintenance: Maintenance, page: str) -> dict[str, t.Any]:

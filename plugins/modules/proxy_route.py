@@ -245,6 +245,7 @@ def main() -> None:
             drain_settle=dict(type="float", default=1),
             health_path=dict(type="str"),
         ),
+        required_together=[("certificate", "private_key")],
         supports_check_mode=True,
     )
     try:

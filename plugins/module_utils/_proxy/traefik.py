@@ -38,6 +38,7 @@ from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS, C
 
 CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
 NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
+PRIORITY_PER_PREFIX_CHARACTER = 10000  # above any rule's length
 HEADER = "Managed by berth.deploy (berth.deploy.proxy_route): changes here are overwritten."
 POLL_INTERVAL = 0.05
 # Request headers that would make the page server answer 304 or a part of the page.
@@ -47,11 +48,26 @@ PAGE_SERVER_HEADERS = ("ETag", "Last-Modified", "Accept-Ranges")
 
 
 def rule_for(route: Route) -> str:
-    parts = [_any_of([f"Host(`{host}`)" for host in route.hosts])] if route.hosts else []
+    parts = [_any_of([host_matcher(host) for host in route.hosts])] if route.hosts else []
     prefixes = [prefix for prefix in prefixes_of(route) if prefix != "/"]
     if prefixes and len(prefixes) == len(prefixes_of(route)):
         parts.append(_any_of([f"PathPrefix(`{prefix}`)" for prefix in prefixes]))
     return " && ".join(parts) or "PathPrefix(`/`)"
+
+
+def host_matcher(host: str) -> str:
+    """Host(`name`), or for a wildcard ``*.example.com`` (which Host() never matches) one label before it."""
+    if host.startswith("*."):
+        return f"HostRegexp(`(?i)^[^.]+{re.escape(host[1:])}$`)"
+    return f"Host(`{host}`)"
+
+
+def priority(route: Route, rule: str) -> int:
+    """Traefik ranks routers by priority (by default the rule's length): a longer path prefix wins, then the
+    longer rule (a route's health-path routers above its main router)."""
+    prefixes = [prefix for prefix in prefixes_of(route) if prefix != "/"]
+    shortest = min(len(prefix) for prefix in prefixes) if prefixes and len(prefixes) == len(prefixes_of(route)) else 0
+    return shortest * PRIORITY_PER_PREFIX_CHARACTER + len(rule)
 
 
 def _any_of(matchers: list[str]) -> str:
@@ -141,6 +157,8 @@ def dynamic_config(route: Route, maintenance: Maintenance | None = None) -> dict
     if maintenance is not None:
         for name in serving:
             _add_maintenance(http, services, route, maintenance, name)
+    for router in http["routers"].values():
+        router["priority"] = priority(route, router["rule"])
     http["services"] = services
     if not http["middlewares"]:
         del http["middlewares"]
@@ -161,6 +179,8 @@ def _add_tls(http: dict[str, t.Any], route: Route, tls: TLS) -> list[str]:
     main = http["routers"][route.name]
     main["entryPoints"] = ["websecure"]
     main["tls"] = {"certResolver": tls.resolver} if tls.resolver else {}
+    if tls.resolver and any(host.startswith("*.") for host in route.hosts):  # no name to infer from HostRegexp
+        main["tls"]["domains"] = [{"main": host} for host in route.hosts]
     if tls.hsts is not None:
         main["middlewares"] = [names["hsts"]]
         http["middlewares"][names["hsts"]] = {"headers": {
@@ -186,7 +206,7 @@ def _app_service(route: Route) -> dict[str, t.Any]:
     }
     if route.sticky:
         balancer["sticky"] = {"cookie": {"name": sticky_cookie(route.name), "httpOnly": True,
-                                         "secure": route.tls is not None, "sameSite": "lax"}}
+                                         "secure": route.tls is not None and route.tls.redirect, "sameSite": "lax"}}
     return {"loadBalancer": balancer}
 
 

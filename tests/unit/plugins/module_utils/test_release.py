@@ -300,6 +300,14 @@ def test_an_aborted_canary_leaves_the_serving_version_alone_and_goes(serving_v1,
     assert release(engine, driver, "", [web(app_port), job()], canary="abort")["roles"] == {}
 
 
+def test_promote_deploys_the_canarys_version_on_a_host_without_a_canary():
+    engine, driver = Engine(), Driver()
+    release(engine, driver, "v1", [job()])
+    promoted = release(engine, driver, "v2", [job()], canary="promote")
+    assert promoted["roles"]["job"]["version"] == "v2"
+    assert [name.split("-")[2] for name in engine.running_names()] == ["v2"]
+
+
 def test_a_canary_needs_a_serving_version(app_port):
     engine, driver = Engine(), Driver()
     failure = failing(engine, driver, "v1", [web(app_port)], canary="start", canary_percent=10)

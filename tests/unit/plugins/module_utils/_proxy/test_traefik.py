@@ -44,7 +44,7 @@ def test_without_maintenance_the_route_file_is_what_it_always_was():
     config = dynamic_config(route())
     assert list(config["http"]) == ["routers", "services", "serversTransports"]
     assert config["http"]["routers"] == {"myapp-web": {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
-                                                       "service": "myapp-web"}}
+                                                       "service": "myapp-web", "priority": 23}}
     assert list(config["http"]["services"]) == ["myapp-web"]
 
 
@@ -63,9 +63,9 @@ def test_maintenance_sends_the_route_to_a_503_with_the_page_and_keeps_the_health
     assert headers["customResponseHeaders"]["Cache-Control"] == "no-store"
     assert headers["customResponseHeaders"]["ETag"] == ""
     health = http["routers"]["myapp-web_health"]
-    assert health == {"rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web"}
-    # Traefik's default priority is the rule's length: the health router must win over the main one
-    assert len(health["rule"]) > len(main["rule"])
+    assert health == {"rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web",
+                      "priority": len(health["rule"])}
+    assert health["priority"] > main["priority"]  # the health router wins over the main one
     # the app keeps its service and timeouts, for the health path and for the way back
     assert http["services"]["myapp-web"] == app["services"]["myapp-web"]
     assert http["serversTransports"] == app["serversTransports"]

@@ -32,11 +32,12 @@ def test_tls_of_the_plan():
 def test_acme_route_serves_https_and_redirects_plain_http_but_the_health_path():
     http = dynamic_config(route())["http"]
     assert http["routers"]["myapp-web"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["websecure"],
-                                            "service": "myapp-web", "tls": {"certResolver": "berth"}}
+                                            "service": "myapp-web", "tls": {"certResolver": "berth"}, "priority": 23}
     assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
-                                                 "service": "noop@internal", "middlewares": ["myapp-web_https-redirect"]}
+                                                 "service": "noop@internal", "middlewares": ["myapp-web_https-redirect"],
+                                                 "priority": 23}
     assert http["routers"]["myapp-web_http-health"] == {
-        "rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web"}
+        "rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web", "priority": 38}
     assert http["middlewares"] == {"myapp-web_https-redirect": {"redirectScheme": {"scheme": "https", "permanent": True}}}
     config = dynamic_config(route())
     assert yaml.safe_load(_yaml.dump(config, header="x")) == config and "tls" not in config
@@ -45,7 +46,7 @@ def test_acme_route_serves_https_and_redirects_plain_http_but_the_health_path():
 def test_without_redirect_plain_http_serves_too_and_hsts_goes_on_https_only():
     http = dynamic_config(route(tls=TLS(resolver="berth", redirect=False, hsts=Hsts(600, True, True))))["http"]
     assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
-                                                 "service": "myapp-web"}
+                                                 "service": "myapp-web", "priority": 23}
     assert http["routers"]["myapp-web"]["middlewares"] == ["myapp-web_hsts"]
     assert http["middlewares"] == {"myapp-web_hsts": {"headers": {"stsSeconds": 600, "stsIncludeSubdomains": True,
                                                                   "stsPreload": True}}}
@@ -139,3 +140,14 @@ def test_canary_state_is_recorded_idempotently_and_a_damaged_one_is_reported(tmp
     with pytest.raises(ProxyError, match="is not a canary state written by berth.deploy .* abort the canary"):
         driver.canary("shop-web")
     assert driver.set_canary("shop-web", None, check_mode=False) and driver.canary("shop-web") is None
+
+
+def test_a_longer_prefix_wins_over_a_longer_rule_and_wildcards_match():
+    web = Route("shop-web", (Target("http://w:3000"),), hosts=("shop.example.com", "www.shop.example.com"))
+    api = Route("shop-api", (Target("http://a:3000"),), hosts=("shop.example.com",), path_prefix="/api")
+    web_router, api_router = (dynamic_config(item)["http"]["routers"][item.name] for item in (web, api))
+    assert len(web_router["rule"]) > len(api_router["rule"]) and api_router["priority"] > web_router["priority"]
+    wildcard = Route("shop-web", (Target("http://w:3000"),), hosts=("*.shop.example.com", "shop.example.com"), tls=ACME)
+    router = dynamic_config(wildcard)["http"]["routers"]["shop-web"]
+    assert router["rule"] == r"(HostRegexp(`(?i)^[^.]+\.shop\.example\.com$`) || Host(`shop.example.com`))"
+    assert router["tls"]["domains"] == [{"main": "*.shop.example.com"}, {"main": "shop.example.com"}]
