@@ -309,11 +309,16 @@ class TraefikFileDriver:
         return stem, changed
 
     def installed_certificates(self, name: str) -> list[str]:
-        """Stems of the route's certificates on the host, newest first."""
+        """Stems of the route's certificates on the host: the one its route file names first, then newest first."""
         paths = glob.glob(os.path.join(glob.escape(os.path.join(self.config_dir, "certs")), f"{glob.escape(name)}-*.crt"))
         own = re.compile(re.escape(name) + r"-[0-9a-f]{12}")  # not another route's (name-staging-...)
-        return [os.path.basename(path)[:-4] for path in sorted(paths, key=os.path.getmtime, reverse=True)
-                if own.fullmatch(os.path.basename(path)[:-4])]
+        stems = [os.path.basename(path)[:-4] for path in sorted(paths, key=os.path.getmtime, reverse=True)
+                 if own.fullmatch(os.path.basename(path)[:-4])]
+        serving = re.search(re.escape(CONTAINER_CERTS_DIR) + "/(" + own.pattern + r")\.crt", self.current_config(name) or "")
+        if serving and serving.group(1) in stems:  # the one the route serves, not one a failed switch left behind
+            stems.remove(serving.group(1))
+            stems.insert(0, serving.group(1))
+        return stems
 
     def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool:
         """Remove the route's certificates other than ``keep`` (once the proxy serves ``keep``)."""

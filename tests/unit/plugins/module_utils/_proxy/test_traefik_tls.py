@@ -151,3 +151,12 @@ def test_a_longer_prefix_wins_over_a_longer_rule_and_wildcards_match():
     router = dynamic_config(wildcard)["http"]["routers"]["shop-web"]
     assert router["rule"] == r"(HostRegexp(`(?i)^[^.]+\.shop\.example\.com$`) || Host(`shop.example.com`))"
     assert router["tls"]["domains"] == [{"main": "*.shop.example.com"}, {"main": "shop.example.com"}]
+
+
+def test_the_certificate_the_route_serves_comes_first_not_one_a_failed_switch_left(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    serving = with_certificate(driver, route(tls=TLS()), ("CERT-1", "KEY-1"), check_mode=False)
+    driver.apply(serving, check_mode=False)
+    driver.install_certificate("myapp-web", "CERT-2", "KEY-2", check_mode=False)  # its switch was not confirmed
+    assert driver.installed_certificates("myapp-web")[0] == serving.tls.certificate
+    assert with_certificate(driver, route(tls=TLS()), None, check_mode=False) == serving
