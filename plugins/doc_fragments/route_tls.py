@@ -25,6 +25,10 @@ options:
         description: Plain HTTP answers a permanent redirect to HTTPS (the health path excepted); V(false) serves both.
         type: bool
         default: true
+      port:
+        description: The host's HTTPS port (C(berth_proxy.https_port)), where the redirect points.
+        type: int
+        default: 443
       hsts:
         description: Send C(Strict-Transport-Security) over HTTPS; omit for none.
         type: dict

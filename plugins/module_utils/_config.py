@@ -449,9 +449,11 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         "host_roles": sorted((name for name in roles if name in group_names), key=lambda name: roles[name]["proxy"] is None),
     }
     check_wildcards(check, roles, plan["proxy"]["acme"])
-    for role in roles.values():  # the page server that serves a role's error pages
+    for role in roles.values():  # what a route needs of the proxy: the page server, the HTTPS port
         if role["proxy"] and role["proxy"]["handling"]["error_pages"]:
             role["proxy"]["handling"]["error_pages"]["url"] = plan["proxy"]["pages_url"]
+        if role["proxy"]:
+            role["proxy"]["tls"]["port"] = plan["proxy"]["https_port"]
     _check_claims(check, roles)
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])

@@ -50,6 +50,7 @@ TLS_MODES = ("off", "acme", "certificate")
 TLS_OPTIONS: dict[str, t.Any] = dict(
     mode=dict(type="str", default="off", choices=list(TLS_MODES)),
     redirect=dict(type="bool", default=True),
+    port=dict(type="int", default=443),
     hsts=dict(type="dict", options=dict(max_age=dict(type="int", default=31536000),
                                         include_subdomains=dict(type="bool", default=False),
                                         preload=dict(type="bool", default=False))))
@@ -98,6 +99,7 @@ class TLS:
     redirect: bool = True
     hsts: Hsts | None = None
     health_path: str = ""
+    port: int = 443  # the host's HTTPS port, where the redirect points
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certif
         return None
     hsts = settings.get("hsts")
     return TLS(resolver=RESOLVER if settings["mode"] == "acme" else "", certificate=certificate,
-               redirect=settings.get("redirect", True), hsts=Hsts(**hsts) if hsts else None, health_path=health_path)
+               redirect=settings.get("redirect", True), hsts=Hsts(**hsts) if hsts else None, health_path=health_path,
+               port=settings.get("port") or 443)
 
 
 @dataclass(frozen=True)

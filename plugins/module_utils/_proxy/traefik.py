@@ -191,7 +191,8 @@ def _add_tls(http: dict[str, t.Any], route: Route, tls: TLS) -> list[str]:
         return [names["http"]]
     http["routers"][names["http"]] = {"rule": main["rule"], "entryPoints": ["web"], "service": NOOP_SERVICE,
                                       "middlewares": [names["redirect"]]}
-    http["middlewares"][names["redirect"]] = {"redirectScheme": {"scheme": "https", "permanent": True}}
+    http["middlewares"][names["redirect"]] = {"redirectScheme": {"scheme": "https", "permanent": True,
+                                                                 **({"port": str(tls.port)} if tls.port != 443 else {})}}
     if tls.health_path and route.targets:
         http["routers"][names["http_health"]] = {"rule": health_rule(route, tls.health_path), "entryPoints": ["web"],
                                                  "service": route.name}

@@ -21,13 +21,13 @@ def problems_of(given):
 
 def test_plain_http_by_default_and_no_resolver():
     plan = build_plan(variables())
-    assert plan["roles"]["web"]["proxy"]["tls"] == {"mode": "off", "redirect": False, "hsts": None}
+    assert plan["roles"]["web"]["proxy"]["tls"] == {"mode": "off", "redirect": False, "hsts": None, "port": 443}
     assert plan["proxy"]["acme"] is None
 
 
 def test_ssl_true_asks_lets_encrypt_over_http_01_and_redirects():
     plan = build_plan(variables(ssl=True))
-    assert plan["roles"]["web"]["proxy"]["tls"] == {"mode": "acme", "redirect": True, "hsts": None}
+    assert plan["roles"]["web"]["proxy"]["tls"] == {"mode": "acme", "redirect": True, "hsts": None, "port": 443}
     acme = plan["proxy"]["acme"]
     assert acme["ca_server"] == LETS_ENCRYPT and acme["challenge"] == "http-01" and acme["resolver"] == "berth"
 
@@ -40,7 +40,8 @@ def test_acme_settings(tmp_path):
     plan = build_plan(variables(proxy, ssl=True, ssl_redirect=False, hsts={"max_age": 600, "preload": True}))
     assert plan["proxy"]["acme"]["challenge"] == "tls-alpn-01" and plan["proxy"]["acme"]["ca_certificate"] == str(ca)
     assert plan["roles"]["web"]["proxy"]["tls"] == {
-        "mode": "acme", "redirect": False, "hsts": {"max_age": 600, "include_subdomains": False, "preload": True}}
+        "mode": "acme", "redirect": False, "hsts": {"max_age": 600, "include_subdomains": False, "preload": True},
+        "port": 443}
 
 
 def test_dns_01_credentials_stay_out_of_the_plan():

@@ -160,3 +160,10 @@ def test_the_certificate_the_route_serves_comes_first_not_one_a_failed_switch_le
     driver.install_certificate("myapp-web", "CERT-2", "KEY-2", check_mode=False)  # its switch was not confirmed
     assert driver.installed_certificates("myapp-web")[0] == serving.tls.certificate
     assert with_certificate(driver, route(tls=TLS()), None, check_mode=False) == serving
+
+
+def test_the_redirect_points_at_the_hosts_https_port():
+    assert tls_of({"mode": "acme", "redirect": True, "hsts": None, "port": 8443}).port == 8443
+    http = dynamic_config(route(tls=TLS(resolver="berth", port=8443)))["http"]
+    assert http["middlewares"]["myapp-web_https-redirect"] == {"redirectScheme": {"scheme": "https", "permanent": True,
+                                                                                  "port": "8443"}}
