@@ -20,6 +20,8 @@ ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A systemd calendar event (OnCalendar=): daily, Mon..Fri 03:00, *-*-* 04:00:00 Europe/Berlin.
 CALENDAR_PATTERN = re.compile(r"[A-Za-z0-9 ,:*./~+_-]{1,200}")
 HIDDEN = "(the value is not shown: it may hold a secret)"
+ABSOLUTE_PATH_PATTERN = re.compile(r"/\S*")
+URL_PATH_PATTERN = re.compile(r"/[^\s`]*")  # a backtick would end a proxy rule's string
 
 
 class Checker:

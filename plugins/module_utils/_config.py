@@ -14,8 +14,9 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _handling, _naming
-from ansible_collections.berth.deploy.plugins.module_utils._checks import (CALENDAR_PATTERN, Checker, read_env, read_volumes,
-                                                                           show, unreadable)
+from ansible_collections.berth.deploy.plugins.module_utils._checks import (ABSOLUTE_PATH_PATTERN, CALENDAR_PATTERN,
+                                                                           URL_PATH_PATTERN, Checker, read_env,
+                                                                           read_volumes, show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
 from ansible_collections.berth.deploy.plugins.module_utils._hooks import normalize_hooks
 from ansible_collections.berth.deploy.plugins.module_utils._https import acme_settings, check_wildcards, route_tls
@@ -115,8 +116,6 @@ IMAGE_PATTERN = re.compile(
 )
 HOSTNAME_PATTERN = re.compile(r"(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 REGISTRY_SERVER_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]+)?")
-ABSOLUTE_PATH_PATTERN = re.compile(r"/\S*")
-URL_PATH_PATTERN = re.compile(r"/[^\s`]*")
 LOG_LEVEL_PATTERN = re.compile(r"TRACE|DEBUG|INFO|WARN|ERROR|FATAL|PANIC")
 
 

@@ -9,9 +9,8 @@ import os
 import re
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils._checks import Checker
+from ansible_collections.berth.deploy.plugins.module_utils._checks import URL_PATH_PATTERN, Checker
 
-URL_PATH_PATTERN = re.compile(r"/[^\s`]*")
 BUFFERING_KEYS = ("requests", "responses", "max_request_body", "max_response_body")
 MAX_BODY = 2 ** 40  # 1 TiB: beyond it a limit means nothing
 

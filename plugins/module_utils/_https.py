@@ -15,7 +15,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils._checks import HIDDEN, Checker, show
+from ansible_collections.berth.deploy.plugins.module_utils._checks import ABSOLUTE_PATH_PATTERN, HIDDEN, Checker, show
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import RESOLVER
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -44,7 +44,7 @@ def acme_settings(check: Checker, value: t.Any, wanted: bool, path: str = "berth
     email = check.string(f"{path}.email", acme.get("email", ""), EMAIL_PATTERN, "an email address, e.g. ops@example.com")
     ca_server = check.string(f"{path}.ca_server", acme.get("ca_server") or LETS_ENCRYPT, HTTPS_URL_PATTERN,
                              "the https:// URL of an ACME directory; Let's Encrypt's by default")
-    ca_certificate = check.string(f"{path}.ca_certificate", acme.get("ca_certificate", ""), re.compile(r"/\S*"),
+    ca_certificate = check.string(f"{path}.ca_certificate", acme.get("ca_certificate", ""), ABSOLUTE_PATH_PATTERN,
                                   "an absolute path on the controller to a PEM CA bundle")
     if ca_certificate.startswith("/") and not os.path.isfile(ca_certificate):
         check.problem(f"{path}.ca_certificate", f"{ca_certificate!r} is not a file on the controller")
