@@ -3,9 +3,12 @@
 """Files on the target: atomic, mode-exact writes that report whether anything changed."""
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import tempfile
+import time
+import typing as t
 
 
 def read_text(path: str) -> str | None:
@@ -60,3 +63,35 @@ def remove_file(path: str, check_mode: bool) -> bool:
     if not check_mode:
         os.unlink(path)
     return True
+
+
+class FileLock:
+    """An exclusive lock on this host that a dead process cannot hold (flock on ``path``), waited for up to
+    ``wait`` seconds; TimeoutError names ``what`` holds it."""
+
+    def __init__(self, path: str, wait: float, what: str = "another process"):
+        self.path = path
+        self.wait = wait
+        self.what = what
+        self.handle: t.Any = None
+        self.waited = 0.0
+
+    def __enter__(self) -> "FileLock":
+        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
+        self.handle = open(self.path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.waited = round(time.monotonic() - started, 3)
+                return self
+            except BlockingIOError:
+                if time.monotonic() - started >= self.wait:
+                    self.handle.close()
+                    raise TimeoutError(f"{self.what} is still running on this host ({self.path} held for "
+                                       f"{self.wait:g}s)") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: t.Any) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()

@@ -16,8 +16,6 @@ it is started, checked and switched to like a new boot, and the current one reti
 """
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
 import time
 import typing as t
@@ -25,9 +23,9 @@ from dataclasses import dataclass, field, replace
 
 from ansible_collections.berth.deploy.plugins.module_utils import (_audit, _canary, _container, _docker, _health, _image,
                                                                    _naming, _service)
-from ansible_collections.berth.deploy.plugins.module_utils._files import ensure_file
+from ansible_collections.berth.deploy.plugins.module_utils._files import FileLock, ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Canary, Driver, ProxyError, Route, SwitchTimings,
-                                                                          container_target, switch, with_certificate)
+                                                                          clash_message, container_target, switch, with_certificate)
 
 STEPS = ("pull", "boot", "health", "switch", "drain", "stop")
 LOG_LINES = 40
@@ -146,10 +144,8 @@ class Release:
             except OSError as exc:
                 raise StepFailed("switch", role.name, f"Reading the proxy's routes failed: {exc}") from None
             if elsewhere:
-                found = "; ".join(f"{name} routes {', '.join(claims)}" for name, claims in elsewhere.items())
-                raise StepFailed("switch", role.name, f"Route {role.route.name} would take requests another route on this "
-                                                      f"proxy already takes ({found}). Give the services different hosts or "
-                                                      "path prefixes. Nothing was changed on this host.")
+                raise StepFailed("switch", role.name, clash_message(role.route, elsewhere) +
+                                 ". Nothing was changed on this host.")
 
     def recorded_canaries(self) -> dict[str, Canary]:
         found = {}
@@ -415,32 +411,7 @@ def audit_line(when: float, performer: str, version: str, result: str, roles: t.
     return " ".join([head] + ([changes] if changes else []) + [f"message={_audit.quoted(message)}"])
 
 
-class HostLock:
-    """A lock on this host that a dead process cannot hold (flock): two releases of one service never overlap,
-    say when an interrupted run's release still runs as the next deploy starts."""
-
-    def __init__(self, path: str, wait: float):
-        self.path = path
-        self.wait = wait
-        self.handle: t.Any = None
-        self.waited = 0.0
-
-    def __enter__(self) -> "HostLock":
-        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
-        self.handle = open(self.path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
-        started = time.monotonic()
-        while True:
-            try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self.waited = round(time.monotonic() - started, 3)
-                return self
-            except BlockingIOError:
-                if time.monotonic() - started >= self.wait:
-                    self.handle.close()
-                    raise TimeoutError(f"another release of this service is still running on this host ({self.path} "
-                                       f"held for {self.wait:g}s)") from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: t.Any) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+def host_lock(path: str, wait: float) -> FileLock:
+    """Two releases of one service never overlap on a host, say when an interrupted run's release still runs
+    as the next deploy starts."""
+    return FileLock(path, wait, "another release of this service")

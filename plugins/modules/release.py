@@ -552,7 +552,7 @@ def main() -> None:
                          api_url=proxy.get("api_url", "http://127.0.0.1:8080")) \
         if any(role.route is not None for role in request.roles) else None
     release = _release.Release(client, request, driver)
-    host_lock = _release.HostLock(params["host_lock"], params["host_lock_wait"]) if params["host_lock"] \
+    host_lock = _release.host_lock(params["host_lock"], params["host_lock_wait"]) if params["host_lock"] \
         else contextlib.nullcontext()
     try:
         with host_lock:

@@ -128,6 +128,13 @@ def claims_of(route: Route) -> set[tuple[str, str]]:
     return {(host.lower(), prefix) for host in route.hosts or ("",) for prefix in prefixes_of(route)}
 
 
+def clash_message(route: Route, elsewhere: t.Mapping[str, list[str]]) -> str:
+    """Why ``route`` cannot be written: ``elsewhere`` (Driver.claimed_elsewhere) takes some of its requests."""
+    found = "; ".join(f"{name} routes {', '.join(claims)}" for name, claims in elsewhere.items())
+    return (f"Route {route.name} would take requests another route on this proxy already takes ({found}). "
+            "Give the services different hosts or path prefixes")
+
+
 def handling_of(settings: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """Route fields from a HANDLING_OPTIONS value."""
     settings = settings or {}

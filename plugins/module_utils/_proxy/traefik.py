@@ -21,6 +21,7 @@ route keeps it. Names with ``_`` cannot clash with routes (``<service>-<role>[-<
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -34,13 +35,15 @@ from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _yaml
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (TLS, Canary, Maintenance, ProxyError, Route, Target,
-                                                                          claims_of, prefixes_of)
+                                                                          claims_of, clash_message, prefixes_of)
 
 CONTAINER_CERTS_DIR = "/etc/traefik/certs"  # <config_dir>/certs, mounted by roles/proxy
 NOOP_SERVICE = "noop@internal"  # a router that only redirects still names a service
-PRIORITY_PER_PREFIX_CHARACTER = 10000  # above any rule's length
+PRIORITY_PER_HOST_KIND = 100_000  # above any rule's length
+PRIORITY_PER_PREFIX_CHARACTER = 1_000_000  # above the host kinds
 HEADER = "Managed by berth.deploy (berth.deploy.proxy_route): changes here are overwritten."
 POLL_INTERVAL = 0.05
+ROUTES_LOCK_WAIT = 30.0  # a route write takes milliseconds
 # Request headers that would make the page server answer 304 or a part of the page.
 CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range")
 # Response headers of the page server that do not fit a 503.
@@ -63,11 +66,13 @@ def host_matcher(host: str) -> str:
 
 
 def priority(route: Route, rule: str) -> int:
-    """Traefik ranks routers by priority (by default the rule's length): a longer path prefix wins, then the
-    longer rule (a route's health-path routers above its main router)."""
+    """Traefik ranks routers by priority (by default the rule's length). Here a longer path prefix wins; with
+    the same prefixes, named hosts win over a wildcard and a wildcard over any host; then the longer rule (a
+    route's health-path routers above its main router)."""
     prefixes = [prefix for prefix in prefixes_of(route) if prefix != "/"]
     shortest = min(len(prefix) for prefix in prefixes) if prefixes and len(prefixes) == len(prefixes_of(route)) else 0
-    return shortest * PRIORITY_PER_PREFIX_CHARACTER + len(rule)
+    hosts = 0 if not route.hosts else 1 if any(host.startswith("*.") for host in route.hosts) else 2
+    return shortest * PRIORITY_PER_PREFIX_CHARACTER + hosts * PRIORITY_PER_HOST_KIND + len(rule)
 
 
 def _any_of(matchers: list[str]) -> str:
@@ -81,18 +86,31 @@ def health_rule(route: Route, health_path: str) -> str:
 
 RULE_LINE = re.compile(r"^\s*rule:\s*(.+)$", re.MULTILINE)
 HOST_MATCHER = re.compile(r"Host\(`([^`]*)`\)")
+WILDCARD_MATCHER = re.compile(r"HostRegexp\(`\(\?i\)\^\[\^\.\]\+([^`]+)\$`\)")  # host_matcher's wildcard form
 PREFIX_MATCHER = re.compile(r"PathPrefix\(`([^`]*)`\)")
 
 
 def claims_in(text: str) -> set[tuple[str, str]]:
     """The claims of the routers in a dynamic configuration file (health-path routers narrow a claim: skipped)."""
     claims = set()
-    for rule in RULE_LINE.findall(text):
+    for rule in map(_unquoted, RULE_LINE.findall(text)):
         if "Path(`" in rule:
             continue
         prefixes = PREFIX_MATCHER.findall(rule) or ["/"]
-        claims |= {(host.lower(), prefix) for host in HOST_MATCHER.findall(rule) or [""] for prefix in prefixes}
+        hosts = HOST_MATCHER.findall(rule) + ["*" + re.sub(r"\\(.)", r"\1", suffix) for suffix in WILDCARD_MATCHER.findall(rule)]
+        claims |= {(host.lower(), prefix) for host in hosts or [""] for prefix in prefixes}
     return claims
+
+
+def _unquoted(value: str) -> str:
+    """A YAML scalar as written in a route file: _yaml writes strings double-quoted, with JSON's escapes."""
+    value = value.strip()
+    if value.startswith('"'):
+        try:
+            return str(json.loads(value))
+        except ValueError:
+            return value
+    return value[1:-1].replace("''", "'") if value.startswith("'") else value
 
 
 def maintenance_names(name: str) -> dict[str, str]:
@@ -351,7 +369,16 @@ class TraefikFileDriver:
         return _yaml.dump(dynamic_config(route, maintenance), header=HEADER)
 
     def apply(self, route: Route, check_mode: bool, maintenance: Maintenance | None = None) -> bool:
-        return _files.ensure_file(self.path(route.name), self.desired_config(route, maintenance), 0o644, check_mode)
+        """Write the route's file unless another route now claims some of its requests: two services' releases
+        check and write under one lock, so neither writes over a claim the other made since it checked."""
+        lock = contextlib.nullcontext() if check_mode else _files.FileLock(
+            os.path.join(self.config_dir, "routes.lock"), ROUTES_LOCK_WAIT, "another release writing a route")
+        with lock:
+            elsewhere = self.claimed_elsewhere(route)
+            if elsewhere:
+                raise ProxyError(clash_message(route, elsewhere))
+            return _files.ensure_file(self.path(route.name), self.desired_config(route, maintenance), 0o644,
+                                      check_mode)
 
     def maintenance(self, name: str) -> Maintenance | None:
         return _read_state(self.maintenance_path(name), lambda data: Maintenance(**data), "a maintenance state",

@@ -44,7 +44,7 @@ def test_without_maintenance_the_route_file_is_what_it_always_was():
     config = dynamic_config(route())
     assert list(config["http"]) == ["routers", "services", "serversTransports"]
     assert config["http"]["routers"] == {"myapp-web": {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
-                                                       "service": "myapp-web", "priority": 23}}
+                                                       "service": "myapp-web", "priority": 200023}}
     assert list(config["http"]["services"]) == ["myapp-web"]
 
 
@@ -64,7 +64,7 @@ def test_maintenance_sends_the_route_to_a_503_with_the_page_and_keeps_the_health
     assert headers["customResponseHeaders"]["ETag"] == ""
     health = http["routers"]["myapp-web_health"]
     assert health == {"rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web",
-                      "priority": len(health["rule"])}
+                      "priority": 200000 + len(health["rule"])}
     assert health["priority"] > main["priority"]  # the health router wins over the main one
     # the app keeps its service and timeouts, for the health path and for the way back
     assert http["services"]["myapp-web"] == app["services"]["myapp-web"]

@@ -32,12 +32,12 @@ def test_tls_of_the_plan():
 def test_acme_route_serves_https_and_redirects_plain_http_but_the_health_path():
     http = dynamic_config(route())["http"]
     assert http["routers"]["myapp-web"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["websecure"],
-                                            "service": "myapp-web", "tls": {"certResolver": "berth"}, "priority": 23}
+                                            "service": "myapp-web", "tls": {"certResolver": "berth"}, "priority": 200023}
     assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
                                                  "service": "noop@internal", "middlewares": ["myapp-web_https-redirect"],
-                                                 "priority": 23}
+                                                 "priority": 200023}
     assert http["routers"]["myapp-web_http-health"] == {
-        "rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web", "priority": 38}
+        "rule": "Host(`app.example.com`) && Path(`/up`)", "entryPoints": ["web"], "service": "myapp-web", "priority": 200038}
     assert http["middlewares"] == {"myapp-web_https-redirect": {"redirectScheme": {"scheme": "https", "permanent": True}}}
     config = dynamic_config(route())
     assert yaml.safe_load(_yaml.dump(config, header="x")) == config and "tls" not in config
@@ -46,7 +46,7 @@ def test_acme_route_serves_https_and_redirects_plain_http_but_the_health_path():
 def test_without_redirect_plain_http_serves_too_and_hsts_goes_on_https_only():
     http = dynamic_config(route(tls=TLS(resolver="berth", redirect=False, hsts=Hsts(600, True, True))))["http"]
     assert http["routers"]["myapp-web_http"] == {"rule": "Host(`app.example.com`)", "entryPoints": ["web"],
-                                                 "service": "myapp-web", "priority": 23}
+                                                 "service": "myapp-web", "priority": 200023}
     assert http["routers"]["myapp-web"]["middlewares"] == ["myapp-web_hsts"]
     assert http["middlewares"] == {"myapp-web_hsts": {"headers": {"stsSeconds": 600, "stsIncludeSubdomains": True,
                                                                   "stsPreload": True}}}
@@ -151,6 +151,38 @@ def test_a_longer_prefix_wins_over_a_longer_rule_and_wildcards_match():
     router = dynamic_config(wildcard)["http"]["routers"]["shop-web"]
     assert router["rule"] == r"(HostRegexp(`(?i)^[^.]+\.shop\.example\.com$`) || Host(`shop.example.com`))"
     assert router["tls"]["domains"] == [{"main": "*.shop.example.com"}, {"main": "shop.example.com"}]
+
+
+def test_named_hosts_win_over_a_wildcard_and_a_wildcard_over_any_host():
+    named = Route("shop-web", (Target("http://w:3000"),), hosts=("a.example.com",))
+    wildcard = Route("tenants-web", (Target("http://t:3000"),), hosts=("*.example.com",))
+    anyhost = Route("catchall-web", (Target("http://c:3000"),), path_prefix="/")
+    named_api = Route("shop-api", (Target("http://a:3000"),), hosts=("a.example.com",), path_prefix="/api")
+    wildcard_api = Route("tenants-api", (Target("http://t:3000"),), hosts=("*.example.com",), path_prefix="/api")
+    ranks = [dynamic_config(item)["http"]["routers"][item.name]["priority"]
+             for item in (named_api, wildcard_api, named, wildcard, anyhost)]
+    assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == len(ranks)
+
+
+def test_a_wildcard_route_in_another_file_is_a_claim(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    tenants = Route("tenants-web", (Target("http://t:3000"),), hosts=("*.my-shop.example.com",))
+    driver.apply(tenants, check_mode=False)
+    other = Route("other-web", (Target("http://o:3000"),), hosts=("*.MY-shop.example.com", "x.test"))
+    assert driver.claimed_elsewhere(other) == {"tenants-web.yml": ["*.my-shop.example.com/"]}
+    assert driver.claimed_elsewhere(Route("one-web", (), hosts=("a.my-shop.example.com",))) == {}  # named wins
+
+
+def test_a_route_is_not_written_over_a_claim_made_since_the_release_checked(tmp_path):
+    driver = TraefikFileDriver(str(tmp_path))
+    blog = Route("blog-web", (Target("http://b:3000"),), hosts=("shared.test",))
+    shop = Route("shop-web", (Target("http://s:3000"),), hosts=("shared.test",))
+    assert driver.claimed_elsewhere(shop) == {}  # the release's check, before anything changes
+    driver.apply(blog, check_mode=False)  # another service's release, meanwhile
+    for check_mode in (True, False):
+        with pytest.raises(ProxyError, match=r"blog-web.yml routes shared.test/"):
+            driver.apply(shop, check_mode=check_mode)
+    assert not os.path.exists(driver.path("shop-web"))
 
 
 def test_the_certificate_the_route_serves_comes_first_not_one_a_failed_switch_left(tmp_path):
