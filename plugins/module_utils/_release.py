@@ -79,6 +79,7 @@ class RoleOutcome:
     seconds: dict[str, float]
     route_targets: list[str] = field(default_factory=list)
     maintenance: bool = False
+    previous_canary: Canary | None = None  # the split a canary start or promote changed (what a revert puts back)
 
     def report(self) -> dict[str, t.Any]:
         return {"container": self.container, "version": self.version, "previous": self.previous,
@@ -183,10 +184,11 @@ class Release:
         new = booted.container
         previous_names = [container.name for container in running_before if container.name != booted.name]
         canary = self.request.canary == "start" and restore is None  # a revert puts back what served
+        recorded = self.canaries.get(role.name) if self.request.canary in ("start", "promote") else None
         try:
             seconds["health"] = self.health(role, new, booted)
             if canary:
-                switched = self.switch_canary(role, booted.name, serving)
+                switched = self.switch_canary(role, self.canary_split(role, booted.name, serving))
             else:
                 switched = self.switch_route(role, booted.name) if role.route is not None else None
         except StepFailed as failure:
@@ -203,7 +205,11 @@ class Release:
                 self.warnings.append(f"Route {role.route.name} is in maintenance mode: the proxy answers 503 with the "
                                      "maintenance page (the new container serves only the health path) until "
                                      "maintenance mode is turned off.")
-        stopped, removed, seconds["stop"] = ([], [], 0.0) if canary else self.retire(role, booted, new, serving)
+        if canary:  # a new split: only a canary container it replaced stops
+            replaced = [recorded.container] if recorded is not None and recorded.container != booted.name else []
+            stopped, removed, seconds["stop"] = self.stop_named(role, replaced), [], 0.0
+        else:
+            stopped, removed, seconds["stop"] = self.retire(role, booted, new, serving)
         if self.request.canary == "abort" and role.name in self.canaries:
             removed += self.remove_container(role, self.canaries[role.name].container)
         actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
@@ -215,7 +221,7 @@ class Release:
             previous_container=serving.name if serving is not None and serving.name != booted.name else None,
             changed=bool(actions), actions=actions, seconds=seconds,
             route_targets=[target.url for target in switched.route.targets] if switched else [],
-            maintenance=switched is not None and switched.maintenance is not None)
+            maintenance=switched is not None and switched.maintenance is not None, previous_canary=recorded)
 
     def serving_container(self, role: RoleSpec, running_before: list[t.Any]) -> t.Any | None:
         """The container that serves the role now: the route's target for web roles (beside a canary, the one
@@ -295,28 +301,54 @@ class Release:
         except (ProxyError, OSError) as exc:
             raise StepFailed("switch", role.name, str(exc)) from None
 
-    def switch_canary(self, role: RoleSpec, name: str, serving: t.Any | None) -> t.Any:
-        """Send ``canary_percent`` of new clients to ``name`` and the rest to what served before, sticky."""
-        request = self.request
-        if role.route is None or self.driver is None:
-            raise StepFailed("switch", role.name, f"role {role.name} has no route: a canary needs a web role")
+    def canary_split(self, role: RoleSpec, name: str, serving: t.Any | None) -> Canary:
+        """``canary_percent`` of new clients to ``name``, the rest to what served before the canary, sticky."""
         recorded = self.canaries.get(role.name)
         stable = list(recorded.stable) if recorded else [serving.name] if serving is not None and serving.name != name else []
         if not stable:
-            raise StepFailed("switch", role.name, f"Nothing serves route {role.route.name} yet: deploy a version first "
-                                                  "(playbooks/deploy.yml), then start a canary beside it")
-        stable_weight, canary_weight = _canary.weights(request.canary_percent)
-        targets = tuple(container_target(item, role.app_port or 0, stable_weight) for item in stable)
-        route = replace(role.route, targets=targets + (container_target(name, role.app_port or 0, canary_weight),),
-                        sticky=True)
+            raise StepFailed("switch", role.name, f"Nothing serves route {role.route.name if role.route else role.name} "
+                                                  "yet: deploy a version first (playbooks/deploy.yml), then start a "
+                                                  "canary beside it")
+        return Canary(self.request.version, self.request.canary_percent, name, tuple(stable))
+
+    def switch_canary(self, role: RoleSpec, split: Canary) -> t.Any:
+        """Point the role's route at ``split`` (weighted, sticky) and record it."""
+        request = self.request
+        if role.route is None or self.driver is None:
+            raise StepFailed("switch", role.name, f"role {role.name} has no route: a canary needs a web role")
+        stable_weight, canary_weight = _canary.weights(split.percent)
+        targets = tuple(container_target(item, role.app_port or 0, stable_weight) for item in split.stable)
+        route = replace(role.route, targets=targets + (container_target(split.container, role.app_port or 0,
+                                                                        canary_weight),), sticky=True)
         try:
             route = with_certificate(self.driver, route, role.certificate, request.check_mode)
             switched = switch(self.driver, route, request.check_mode, request.timings, role.health_path, drain_now=False)
-            self.driver.set_canary(route.name, Canary(request.version, request.canary_percent, name, tuple(stable)),
-                                   request.check_mode)
+            self.driver.set_canary(route.name, split, request.check_mode)
             return switched
         except (ProxyError, OSError) as exc:
             raise StepFailed("switch", role.name, str(exc)) from None
+
+    def restore_canary(self, role: RoleSpec, split: Canary, booted: str) -> None:
+        """Serve ``split`` again (a revert of a canary's new split or promotion): its containers started and checked,
+        the route and record as they were, and ``booted`` (this run's container) stopped when not part of it."""
+        containers = _container.role_containers(self.client, self.request.service, role.name, self.request.destination)
+        for name in (*split.stable, split.container):
+            started = self.boot_restore(role, containers, name)
+            if started.actions:
+                self.health(role, started.container, started)
+        self.switch_canary(role, split)
+        if booted not in (*split.stable, split.container) and not self.request.check_mode:
+            for container in _container.running(containers):
+                if container.name == booted:
+                    _container.stop(container, role.stop_timeout)
+
+    def stop_named(self, role: RoleSpec, names: list[str]) -> list[str]:
+        """Stop the role's running containers named ``names`` (gracefully); -> the ones stopped."""
+        found = [container for container in _container.running(_container.role_containers(
+            self.client, self.request.service, role.name, self.request.destination)) if container.name in names]
+        if not self.request.check_mode:
+            _stop_all(found, role.stop_timeout)
+        return [container.name for container in found]
 
     def remove_container(self, role: RoleSpec, name: str) -> list[str]:
         """Remove a stopped container of the role (an aborted canary's)."""
@@ -378,16 +410,22 @@ class Release:
         return f"{name} {what}, so traffic stays on {stays}. {failure}"
 
     def revert(self) -> None:
-        """Serve again what the roles of this host that already switched served before this run."""
+        """Serve again what the roles of this host that already switched served before this run (a canary's split
+        when this run changed or promoted one)."""
         for outcome in reversed(self.done):
-            if not outcome.changed or not outcome.previous_container:
+            if not outcome.changed or not (outcome.previous_container or outcome.previous_canary):
                 continue
             role = next(item for item in self.request.roles if item.name == outcome.role)
+            split = outcome.previous_canary
+            before = f"the canary split {split.percent}% {split.container}" if split else outcome.previous_container
             try:
-                self.release_role(role, outcome.previous_container)
-                self.reverted.append(f"{outcome.role}: {outcome.container} -> {outcome.previous_container}")
+                if split is not None:
+                    self.restore_canary(role, split, outcome.container)
+                else:
+                    self.release_role(role, outcome.previous_container)
+                self.reverted.append(f"{outcome.role}: {outcome.container} -> {before}")
             except StepFailed as exc:
-                self.reverted.append(f"{outcome.role}: could not put {outcome.previous_container} back: {exc}")
+                self.reverted.append(f"{outcome.role}: could not put {before} back: {exc}")
 
 
 def _stop_all(containers: list[t.Any], timeout: int) -> None:

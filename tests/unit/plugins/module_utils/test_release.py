@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import typing as t
+from dataclasses import replace
 
 import pytest
 
@@ -312,3 +313,44 @@ def test_a_canary_needs_a_serving_version(app_port):
     engine, driver = Engine(), Driver()
     failure = failing(engine, driver, "v1", [web(app_port)], canary="start", canary_percent=10)
     assert "Nothing serves route shop-web yet: deploy a version first" in str(failure)
+
+
+def api(port: int, env: dict[str, str] | None = None) -> _release.RoleSpec:
+    return replace(web(port, env=env), name="api", route=Route("shop-api", (), hosts=("api.shop.test",)))
+
+
+def fail_creating(engine: Engine, prefix: str) -> None:
+    create = engine.containers.create
+
+    def failing_create(image: str, **kwargs: t.Any) -> t.Any:
+        if kwargs["name"].startswith(prefix):
+            raise RuntimeError("no space left on device")
+        return create(image, **kwargs)
+
+    engine.containers.create = failing_create  # type: ignore[method-assign]
+
+
+def test_a_new_split_failing_on_a_later_role_puts_the_previous_split_back(serving_v1, app_port):
+    engine, driver = serving_v1
+    release(engine, driver, "v1", [web(app_port), api(app_port), job()])
+    release(engine, driver, "v2", [web(app_port), api(app_port)], canary="start", canary_percent=10)
+    split, targets, running = driver.canaries["shop-web"], driver.routes["shop-web"].targets, sorted(engine.running_names())
+    fail_creating(engine, "shop-api-")
+    changed = {"FEATURE": "on"}  # a new container for each role: the web one switches, the api one fails to boot
+    failure = failing(engine, driver, "v2", [web(app_port, env=changed), api(app_port, env=changed)], canary="start",
+                      canary_percent=30)
+    assert (failure.step, failure.role) == ("boot", "api")
+    assert driver.canaries["shop-web"] == split and driver.routes["shop-web"].targets == targets
+    assert weights_of(driver) == {"v1": 90, "v2": 10} and driver.routes["shop-web"].sticky
+    assert sorted(engine.running_names()) == running  # the replaced canary runs again, the new one stopped
+
+
+def test_a_promotion_failing_on_a_later_role_puts_the_split_back(serving_v1, app_port):
+    engine, driver = serving_v1
+    release(engine, driver, "v2", [web(app_port), job()], canary="start", canary_percent=10)
+    split, running = driver.canaries["shop-web"], sorted(engine.running_names())
+    fail_creating(engine, "shop-job-")
+    failure = failing(engine, driver, "", [web(app_port), job()], canary="promote")
+    assert (failure.step, failure.role) == ("boot", "job")
+    assert driver.canaries["shop-web"] == split and weights_of(driver) == {"v1": 90, "v2": 10}
+    assert sorted(engine.running_names()) == running  # the stable version started again beside the canary
