@@ -13,7 +13,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.berth.deploy.plugins.module_utils import _handling, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _files, _handling, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._checks import (ABSOLUTE_PATH_PATTERN, CALENDAR_PATTERN,
                                                                            URL_PATH_PATTERN, Checker, read_env,
                                                                            read_volumes, show, unreadable)
@@ -23,6 +23,7 @@ from ansible_collections.berth.deploy.plugins.module_utils._https import acme_se
 from ansible_collections.berth.deploy.plugins.module_utils._image import on_registry, split_reference
 from ansible_collections.berth.deploy.plugins.module_utils._maintenance import DEFAULT_MESSAGE
 from ansible_collections.berth.deploy.plugins.module_utils._options import normalize_options
+from ansible_collections.berth.deploy.plugins.module_utils._proxy.host import shared_settings
 from ansible_collections.berth.deploy.plugins.module_utils._rails import rails_plan
 
 MODES = ("setup", "deploy")
@@ -56,6 +57,7 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_redis": {},
     "berth_accessories": {},
     "berth_canary_percent": None,  # playbooks/canary.yml
+    "berth_proxy_force": False,  # roles/proxy: replace a proxy other services use with other settings
     # role berth.deploy.host (reads them normalized, from berth_plan.host)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
@@ -192,7 +194,14 @@ def _proxy(check: Checker, value: t.Any, acme_wanted: bool) -> dict[str, t.Any]:
     proxy["pages_url"] = f"http://{proxy['pages_container_name']}:{PAGES_PORT}"
     proxy["own_route_files"] = [PROXY_API_ROUTE_FILE]  # in config_dir/dynamic, routes no service
     proxy["pages_port"] = PAGES_PORT
+    proxy["shared"] = shared_settings(proxy, _ca_bundle(proxy["acme"]))
     return proxy
+
+
+def _ca_bundle(acme: dict[str, t.Any] | None) -> str:
+    """The ACME server's CA bundle (berth_proxy.acme.ca_certificate, checked to be a file) as text, or ""."""
+    path = acme["ca_certificate"] if acme else ""
+    return (_files.read_text(path) or "") if path and os.path.isfile(path) else ""
 
 
 def _publish_address(check: Checker, path: str, value: t.Any) -> str:
@@ -454,6 +463,8 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
         if role["proxy"]:
             role["proxy"]["tls"]["port"] = plan["proxy"]["https_port"]
     _check_claims(check, roles)
+    plan["proxy"]["routes"] = sorted(role["route"] for role in roles.values() if role["route"])
+    plan["proxy"]["force"] = check.boolean("berth_proxy_force", raw["berth_proxy_force"])
     plan["registry_auth"] = _registry_auth(check, plan["registry"], image, plan["proxy"])
     plan["proxy_on_host"] = any(roles[name]["proxy"] for name in plan["host_roles"])
     plan["performer"] = performer

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ansible_collections.berth.deploy.plugins.module_utils import _docker, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._options import (RUN_OPTIONS, OptionError, normalize_options, parse_publish,
                                                                             parse_volume)
+from ansible_collections.berth.deploy.plugins.module_utils._proxy.host import SETTINGS_LABEL, label_value
 
 
 class SpecError(ValueError):
@@ -80,6 +81,8 @@ def build_spec(params: t.Mapping[str, t.Any]) -> ContainerSpec:
         labels.update(_naming.accessory_labels(service, accessory, params.get("destination") or ""))
     elif service and role:
         labels.update(_naming.labels(service, role, params.get("version") or "", params.get("destination") or ""))
+    if params.get("proxy_settings") is not None:
+        labels[SETTINGS_LABEL] = label_value(params["proxy_settings"])
     return ContainerSpec(
         name=container_name(params),
         image=params["image"],

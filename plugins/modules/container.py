@@ -159,6 +159,12 @@ options:
   retain:
     description: Keep the newest O(retain) containers of the role (running ones always stay); remove the rest.
     type: int
+  proxy_settings:
+    description:
+      - For the proxy container (role C(berth.deploy.proxy)) only - the settings every service on the host relies on
+        (C(berth_plan.proxy.shared), nothing secret), kept in the label C(berth.proxy-settings) so that
+        M(berth.deploy.proxy_info) can tell when another service's setup would change them.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -510,6 +516,7 @@ def main() -> None:
                                 choices=["no", "always", "unless-stopped", "on-failure"]),
             stop_timeout=dict(type="int", default=30),
             retain=dict(type="int"),
+            proxy_settings=dict(type="dict"),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         mutually_exclusive=[("role", "accessory")],

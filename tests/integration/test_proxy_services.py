@@ -26,9 +26,10 @@ WS_IMAGE = f"{REGISTRY}/berth-test/ws"  # a WebSocket echo app and an event stre
 
 def service_vars(service: str, host: str, pages: str = "") -> dict[str, t.Any]:
     extra = {"error_pages": pages} if service == "blog" else {}
+    other_proxy = {"access_log": True} if service == "tinkerer" else {}
     return {
         "berth_service": service, "berth_image": WS_IMAGE if service == "chat" else APP_IMAGE, "berth_version": "{{ lookup('env', 'BERTH_VERSION') }}",
-        "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},  # busybox httpd serves the pages
+        "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1", **other_proxy},  # busybox httpd serves the pages
         "berth_roles": {"web": {"proxy": {"host": host, "app_port": 3000, **extra,
                                           "healthcheck": {"path": "/up", "interval": 0.5, "timeout": 2}}}},
         "berth_deploy_timeout": 8, "berth_drain_timeout": 5, "berth_retain_containers": 3,
@@ -38,8 +39,8 @@ def service_vars(service: str, host: str, pages: str = "") -> dict[str, t.Any]:
 
 @pytest.fixture(scope="module")
 def services(testbed, ssh_key, tmp_path_factory) -> t.Iterator[dict[str, t.Any]]:
-    """Inventories of services on one server: shop (shop.test), blog (blog.test), copycat (shop.test too), and
-    chat (chat.test, WebSockets and server-sent events)."""
+    """Inventories of services on one server: shop (shop.test), blog (blog.test), copycat (shop.test too),
+    chat (chat.test, WebSockets and server-sent events), and tinkerer (tinker.test, another berth_proxy)."""
     pages = tmp_path_factory.mktemp("error-pages")
     (pages / "404.html").write_text("<h1>blog: no such page</h1>\n")
     (pages / "502.html").write_text("<h1>blog: back in a minute</h1>\n")
@@ -47,7 +48,7 @@ def services(testbed, ssh_key, tmp_path_factory) -> t.Iterator[dict[str, t.Any]]
         yield {name: write_server_inventory(tmp_path_factory.mktemp(name), {"srv": ADDRESS}, ssh_key,
                                             service_vars(name, host, str(pages))) / "hosts.yml"
                for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"),
-                                  ("chat", "chat.test"))}
+                                  ("chat", "chat.test"), ("tinkerer", "tinker.test"))}
 
 
 def playbook(name: str, inventory, version: str = "", extra: dict[str, t.Any] | None = None):
@@ -112,6 +113,17 @@ def test_a_host_another_service_takes_is_refused_before_anything_changes(service
     assert on_server(SERVER, "ls", "/etc/berth/proxy/dynamic").split() == routes
     assert "copycat" not in on_server(SERVER, "docker", "ps", "-a", "--format", "{{.Names}}")
     assert get("shop.test")[0] == "v2"
+
+
+def test_a_setup_that_would_change_the_proxy_others_use_is_refused_before_anything_changes(services):
+    proxy = on_server(SERVER, "docker", "inspect", "-f", "{{.Id}}", "berth-proxy")
+    run = playbook("setup.yml", services["tinkerer"])
+    assert run.rc != 0
+    assert "The proxy on this host also serves blog-web.yml, shop-web.yml" in run.stdout
+    assert "berth_proxy.access_log: False on the host, True here" in run.stdout
+    assert "pass -e berth_proxy_force=true to replace it anyway. Nothing was changed." in run.stdout
+    assert on_server(SERVER, "docker", "inspect", "-f", "{{.Id}}", "berth-proxy") == proxy
+    assert get("shop.test")[0] == "v2" and get("blog.test")[0] == "v2"
 
 
 def test_a_canary_takes_its_share_keeps_clients_on_their_side_and_is_aborted_under_load(services):

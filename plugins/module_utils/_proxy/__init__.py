@@ -16,6 +16,7 @@ A driver implements:
 - ``set_maintenance(name, maintenance, page, check_mode) -> bool``: record it (and its page) or clear it;
 - ``install_certificate(name, certificate, key, check_mode) -> (stem, changed)``, ``installed_certificates(name)``,
   ``remove_certificates(name, keep, check_mode)``: a route's own certificates (TLS.certificate names the stem);
+- ``route_files() -> [file]``: every route on the proxy (its own files left out);
 - ``claimed_elsewhere(route) -> {file: [host/prefix]}``: other routes on the proxy that take the same requests;
 - ``canary(name) -> Canary | None``, ``set_canary(name, canary, check_mode) -> bool``: the route's recorded canary.
 
@@ -212,6 +213,8 @@ class Driver(t.Protocol):
     def installed_certificates(self, name: str) -> list[str]: ...
 
     def remove_certificates(self, name: str, keep: str, check_mode: bool) -> bool: ...
+
+    def route_files(self) -> list[str]: ...
 
     def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]: ...
 

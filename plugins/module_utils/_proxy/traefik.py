@@ -348,16 +348,20 @@ class TraefikFileDriver:
                     changed = _files.remove_file(self.certificate_path(stem, suffix), check_mode) or changed
         return changed
 
+    def route_files(self) -> list[str]:
+        """The route files on this proxy (services', hand-written ones), without the proxy's own (``berth_*``)."""
+        return [os.path.basename(path) for path in sorted(glob.glob(os.path.join(glob.escape(self.dynamic_dir), "*.y*ml")))
+                if not os.path.basename(path).startswith("berth_")]
+
     def claimed_elsewhere(self, route: Route) -> dict[str, list[str]]:
         """Other routes on this proxy (another service's, a hand-written file) that take requests ``route``
-        would take: file -> the host/prefix pairs both claim. The proxy's own files (``berth_*``) are skipped."""
+        would take: file -> the host/prefix pairs both claim."""
         wanted = claims_of(route)
         found: dict[str, list[str]] = {}
-        for path in sorted(glob.glob(os.path.join(glob.escape(self.dynamic_dir), "*.y*ml"))):
-            name = os.path.basename(path)
-            if name.rsplit(".", 1)[0] == route.name or name.startswith("berth_"):
+        for name in self.route_files():
+            if name.rsplit(".", 1)[0] == route.name:
                 continue
-            shared = wanted & claims_in(_files.read_text(path) or "")
+            shared = wanted & claims_in(_files.read_text(os.path.join(self.dynamic_dir, name)) or "")
             if shared:
                 found[name] = sorted(f"{host or '*'}{prefix}" for host, prefix in shared)
         return found
