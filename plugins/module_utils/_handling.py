@@ -36,6 +36,7 @@ def handling(check: Checker, path: str, route: t.Mapping[str, t.Any], all_prefix
 
 
 ERROR_PAGE_PATTERN = re.compile(r"([45][0-9][0-9])\.html")
+MAX_ERROR_PAGE_BYTES = 256 * 1024
 
 
 def _error_pages(check: Checker, path: str, value: t.Any) -> dict[str, t.Any] | None:
@@ -54,7 +55,22 @@ def _error_pages(check: Checker, path: str, value: t.Any) -> dict[str, t.Any] | 
     if not codes:
         check.problem(path, f"{directory!r} holds no page named like 502.html, 503.html or 504.html (400-599)")
         return None
-    return {"dir": directory, "codes": codes, "url": ""}
+    pages = {str(code): _page(check, path, os.path.join(directory, f"{code}.html")) for code in codes}
+    return {"dir": directory, "codes": codes, "url": "", "pages": pages}
+
+
+def _page(check: Checker, path: str, page: str) -> str:
+    """One error page's HTML (each deploy writes the pages beside the route that uses them)."""
+    try:
+        if os.path.getsize(page) > MAX_ERROR_PAGE_BYTES:
+            check.problem(path, f"{page!r} is larger than {MAX_ERROR_PAGE_BYTES // 1024} KiB: an error page should be "
+                                "one small HTML file (inline its styles and images)")
+            return ""
+        with open(page, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        check.problem(path, f"{page!r} cannot be read as UTF-8 text: {exc.__class__.__name__}")
+        return ""
 
 
 def _buffering(check: Checker, path: str, value: t.Any) -> dict[str, int] | None:

@@ -20,6 +20,7 @@ import threading
 import time
 import typing as t
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from ansible_collections.berth.deploy.plugins.module_utils import (_audit, _canary, _container, _docker, _health, _image,
                                                                    _naming, _service)
@@ -111,6 +112,7 @@ class Release:
 
     def run(self) -> dict[str, t.Any]:
         self.check_claims()
+        self.check_page_server()
         self.canaries = self.recorded_canaries()
         try:
             self.request = request = _canary.resolve(self.request, self.canaries)
@@ -147,6 +149,22 @@ class Release:
             if elsewhere:
                 raise StepFailed("switch", role.name, clash_message(role.route, elsewhere) +
                                  ". Nothing was changed on this host.")
+
+    def check_page_server(self) -> None:
+        """Before anything changes: a route with error pages needs the page server the proxy fetches them from."""
+        for role in self.request.roles:
+            pages = role.route.error_pages if role.route is not None else None
+            server = urlsplit(pages.url).hostname if pages is not None else None
+            if not server or self.request.check_mode:
+                continue
+            try:
+                container = _docker.get_container(self.client, server)
+            except Exception as exc:  # pylint: disable=broad-except
+                raise StepFailed("switch", role.name, f"Docker engine error: {_docker.explain(exc)}") from None
+            if container is None or not _container.is_running(container):
+                raise StepFailed("switch", role.name, f"Route {role.route.name} has error pages, which the page server "
+                                                      f"{server} serves, and it does not run on this host: run "
+                                                      "playbooks/setup.yml first. Nothing was changed on this host.")
 
     def recorded_canaries(self) -> dict[str, Canary]:
         found = {}

@@ -181,7 +181,7 @@ options:
               error_pages:
                 description:
                   - Answers with one of these statuses get the page C(<url>/<route>/<status>.html) as their body, status kept
-                    (C(playbooks/setup.yml) copies the pages to the page server). Omit for none.
+                    (C(playbooks/setup.yml) runs the page server; C(pages) are written for it as the route is). Omit for none.
                 type: dict
                 suboptions:
                   codes:
@@ -196,6 +196,10 @@ options:
                   dir:
                     description: The controller directory the pages came from (for reference).
                     type: str
+                  pages:
+                    description: Status -> the page's HTML (C(berth_plan) reads them from the controller directory).
+                    type: dict
+                    default: {}
           tls:
             description: HTTPS of the route (C(berth_plan.roles.<role>.proxy.tls)), as O(berth.deploy.proxy_route#module:tls).
             type: dict

@@ -45,10 +45,11 @@ def services(testbed, ssh_key, tmp_path_factory) -> t.Iterator[dict[str, t.Any]]
     (pages / "404.html").write_text("<h1>blog: no such page</h1>\n")
     (pages / "502.html").write_text("<h1>blog: back in a minute</h1>\n")
     for _attempt in throwaway_server(SERVER, ADDRESS, ssh_key):
-        yield {name: write_server_inventory(tmp_path_factory.mktemp(name), {"srv": ADDRESS}, ssh_key,
-                                            service_vars(name, host, str(pages))) / "hosts.yml"
-               for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"),
-                                  ("chat", "chat.test"), ("tinkerer", "tinker.test"))}
+        yield {"error_pages": pages, **{
+            name: write_server_inventory(tmp_path_factory.mktemp(name), {"srv": ADDRESS}, ssh_key,
+                                         service_vars(name, host, str(pages))) / "hosts.yml"
+            for name, host in (("shop", "shop.test"), ("blog", "blog.test"), ("copycat", "shop.test"),
+                               ("chat", "chat.test"), ("tinkerer", "tinker.test"))}}
 
 
 def playbook(name: str, inventory, version: str = "", extra: dict[str, t.Any] | None = None):
@@ -101,6 +102,12 @@ def test_error_pages_replace_the_bodies_of_the_apps_errors_only(services):
     connection.request("GET", "/no/such/page", headers={"Host": "shop.test"})  # a service without error pages
     response = connection.getresponse()
     assert response.status == 404 and response.read() == b"not found\n"
+    (services["error_pages"] / "404.html").write_text("<h1>blog: moved?</h1>\n")
+    ok(playbook("deploy.yml", services["blog"], "v2"))  # the same version: only the page changed
+    connection = http.client.HTTPConnection(ADDRESS, 80, timeout=5)
+    connection.request("GET", "/no/such/page", headers={"Host": "blog.test"})
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (404, b"<h1>blog: moved?</h1>\n")
 
 
 def test_a_host_another_service_takes_is_refused_before_anything_changes(services):

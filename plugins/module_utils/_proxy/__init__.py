@@ -65,14 +65,17 @@ HANDLING_OPTIONS: dict[str, t.Any] = dict(
                                              max_response_body=dict(type="int", default=0))),
     error_pages=dict(type="dict", options=dict(codes=dict(type="list", elements="int", required=True),
                                                url=dict(type="str", required=True),
-                                               dir=dict(type="str"))))
+                                               dir=dict(type="str"),
+                                               pages=dict(type="dict", default={}))))
 
 
 @dataclass(frozen=True)
 class ErrorPages:
-    """Answers with one of ``codes`` get the body of ``<url>/<route>/<code>.html`` (the page server)."""
+    """Answers with one of ``codes`` get the body of ``<url>/<route>/<code>.html`` (the page server); ``pages``
+    (status, HTML) are written where the page server reads them as the route is applied."""
     codes: tuple[int, ...]
     url: str
+    pages: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def handling_of(settings: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     return {"path_prefixes": tuple(settings.get("path_prefixes") or ()),
             "strip_prefix": bool(settings.get("strip_path_prefix")),
             "buffering": Buffering(**buffering) if buffering else None,
-            "error_pages": ErrorPages(tuple(pages["codes"]), pages["url"]) if pages else None}
+            "error_pages": ErrorPages(tuple(pages["codes"]), pages["url"], tuple(sorted(
+                (int(code), html) for code, html in (pages.get("pages") or {}).items()))) if pages else None}
 
 
 def tls_of(settings: t.Mapping[str, t.Any] | None, health_path: str = "", certificate: str = "") -> TLS | None:

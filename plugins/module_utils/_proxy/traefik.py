@@ -381,8 +381,24 @@ class TraefikFileDriver:
             elsewhere = self.claimed_elsewhere(route)
             if elsewhere:
                 raise ProxyError(clash_message(route, elsewhere))
+            pages = dict(route.error_pages.pages) if route.error_pages is not None else {}
+            changed = self.set_error_pages(route.name, pages, check_mode) if pages else False
             return _files.ensure_file(self.path(route.name), self.desired_config(route, maintenance), 0o644,
-                                      check_mode)
+                                      check_mode) or changed
+
+    def error_pages_dir(self, name: str) -> str:
+        return os.path.join(self.config_dir, "pages", name)
+
+    def set_error_pages(self, name: str, pages: t.Mapping[int, str], check_mode: bool) -> bool:
+        """Make ``<config_dir>/pages/<route>/`` hold exactly ``pages`` (status -> HTML), readable by the page server."""
+        directory = self.error_pages_dir(name)
+        changed = False
+        for code, html in sorted(pages.items()):
+            changed = _files.ensure_file(os.path.join(directory, f"{code}.html"), html, 0o644, check_mode) or changed
+        for path in glob.glob(os.path.join(glob.escape(directory), "*.html")):
+            if os.path.basename(path) not in {f"{code}.html" for code in pages}:
+                changed = _files.remove_file(path, check_mode) or changed
+        return changed
 
     def maintenance(self, name: str) -> Maintenance | None:
         return _read_state(self.maintenance_path(name), lambda data: Maintenance(**data), "a maintenance state",
@@ -413,6 +429,7 @@ class TraefikFileDriver:
         removed = _files.remove_file(self.path(name), check_mode)
         removed = self.remove_certificates(name, "", check_mode) or removed
         removed = self.set_canary(name, None, check_mode) or removed
+        removed = self.set_error_pages(name, {}, check_mode) or removed
         return self.set_maintenance(name, None, "", check_mode) or removed
 
     def current_targets(self, name: str) -> list[Target] | None:

@@ -60,6 +60,12 @@ class Containers:
         return [item for item in self.items if every or item.attrs["State"]["Running"]
                 if not [key for key, value in wanted if item.attrs["Config"]["Labels"].get(key) != value]]
 
+    def get(self, name: str) -> Container:
+        for item in self.items:
+            if item.name == name:
+                return item
+        raise docker_errors.NotFound(f"No such container: {name}")
+
     def create(self, image: str, **kwargs: t.Any) -> Container:
         if any(item.name == kwargs["name"] for item in self.items):
             raise RuntimeError(f"Conflict. The container name {kwargs['name']} is already in use")

@@ -73,11 +73,35 @@ def test_error_pages_from_a_controller_directory_served_by_the_page_server(tmp_p
     (tmp_path / "503.html").write_text("<h1>busy</h1>")
     (tmp_path / "notes.txt").write_text("x")
     pages = plan_proxy(host="app.test", error_pages=str(tmp_path))["handling"]["error_pages"]
-    assert pages == {"dir": str(tmp_path), "codes": [502, 503], "url": "http://berth-proxy-pages:8080"}
+    assert pages == {"dir": str(tmp_path), "codes": [502, 503], "url": "http://berth-proxy-pages:8080",
+                     "pages": {"502": "<h1>down</h1>", "503": "<h1>busy</h1>"}}
+    (tmp_path / "504.html").write_bytes(b"\xff\xfe<h1>")
+    assert "504.html' cannot be read as UTF-8 text" in problems_of(host="app.test", error_pages=str(tmp_path))[0]
+    (tmp_path / "504.html").write_text("x" * (256 * 1024 + 1))
+    assert "is larger than 256 KiB" in problems_of(host="app.test", error_pages=str(tmp_path))[0]
+    (tmp_path / "504.html").unlink()
     assert "is not a directory on the controller" in problems_of(host="app.test", error_pages=str(tmp_path / "x"))[0]
     (tmp_path / "empty").mkdir()
     assert "holds no page named like 502.html" in problems_of(host="app.test", error_pages=str(tmp_path / "empty"))[0]
     assert "an absolute directory on the controller" in problems_of(host="app.test", error_pages="errors")[0]
+
+
+def test_the_pages_are_written_with_the_route_and_go_with_it(tmp_path):
+    from ansible_collections.berth.deploy.plugins.module_utils._proxy.traefik import TraefikFileDriver
+
+    driver = TraefikFileDriver(str(tmp_path))
+    settings = {"error_pages": {"codes": [502, 503], "url": "http://berth-proxy-pages:8080",
+                                "pages": {"502": "<h1>down</h1>", "503": "<h1>busy</h1>"}}}
+    route = Route("myapp-web", (Target("http://a:3000"),), hosts=("app.test",), **handling_of(settings))
+    assert driver.apply(route, check_mode=True) and not (tmp_path / "pages").exists()
+    assert driver.apply(route, check_mode=False) and not driver.apply(route, check_mode=False)
+    assert sorted(path.name for path in (tmp_path / "pages" / "myapp-web").iterdir()) == ["502.html", "503.html"]
+    assert (tmp_path / "pages" / "myapp-web" / "502.html").stat().st_mode & 0o777 == 0o644
+    settings["error_pages"]["pages"] = {"502": "<h1>back soon</h1>"}
+    settings["error_pages"]["codes"] = [502]
+    assert driver.apply(Route("myapp-web", route.targets, hosts=("app.test",), **handling_of(settings)), False)
+    assert [path.read_text() for path in (tmp_path / "pages" / "myapp-web").iterdir()] == ["<h1>back soon</h1>"]
+    assert driver.remove("myapp-web", check_mode=False) and not list((tmp_path / "pages" / "myapp-web").iterdir())
 
 
 def test_traefik_replaces_error_bodies_but_not_the_maintenance_page():

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from ansible_collections.berth.deploy.plugins.module_utils import _health, _image, _release
-from ansible_collections.berth.deploy.plugins.module_utils._proxy import Route, SwitchTimings
+from ansible_collections.berth.deploy.plugins.module_utils._proxy import ErrorPages, Route, SwitchTimings
 
 from tests.unit.plugins.module_utils.engine_double import Driver, Engine
 
@@ -354,3 +354,17 @@ def test_a_promotion_failing_on_a_later_role_puts_the_split_back(serving_v1, app
     assert (failure.step, failure.role) == ("boot", "job")
     assert driver.canaries["shop-web"] == split and weights_of(driver) == {"v1": 90, "v2": 10}
     assert sorted(engine.running_names()) == running  # the stable version started again beside the canary
+
+
+def test_a_route_with_error_pages_needs_the_page_server_before_anything_changes(serving_v1, app_port):
+    engine, driver = serving_v1
+    served, running = driver.served("shop-web"), sorted(engine.running_names())
+    paged = web(app_port)
+    paged = replace(paged, route=replace(paged.route, error_pages=ErrorPages((502,), "http://berth-proxy-pages:8080",
+                                                                             ((502, "<h1>down</h1>"),))))
+    failure = failing(engine, driver, "v2", [paged, job()])
+    assert "Route shop-web has error pages, which the page server berth-proxy-pages serves, and it does not run on " \
+           "this host: run playbooks/setup.yml first. Nothing was changed on this host." in str(failure)
+    assert driver.served("shop-web") == served and sorted(engine.running_names()) == running
+    engine.containers.create("registry.test/shop:v1", name="berth-proxy-pages").start()
+    assert release(engine, driver, "v2", [paged, job()])["roles"]["web"]["version"] == "v2"
