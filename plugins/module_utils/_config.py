@@ -58,6 +58,8 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_accessories": {},
     "berth_canary_percent": None,  # playbooks/canary.yml
     "berth_proxy_force": False,  # roles/proxy: replace a proxy other services use with other settings
+    "berth_kamal_config": None,  # playbooks/kamal_import.yml: a Kamal 2 file gives the other variables
+    "berth_kamal_secrets": {},  # values of the Kamal secrets that come from commands (berth never runs them)
     # role berth.deploy.host (reads them normalized, from berth_plan.host)
     "berth_host_bootstrap": True,
     "berth_host_docker_source": "distro",
@@ -258,8 +260,9 @@ def _route(check: Checker, path: str, value: t.Any) -> dict[str, t.Any]:
         if host and not HOSTNAME_PATTERN.fullmatch(host):
             check.problem(f"{path}.hosts", f"{show(host)} is not a host name (e.g. app.example.com)")
     all_prefixes = _handling.prefixes(check, path, route)
-    if not hosts and "/" in all_prefixes:
-        check.problem(path, "needs host (or hosts) or a path_prefix, so the proxy knows which requests are this role's")
+    if not hosts and "/" in all_prefixes and route.get("path_prefix") != "/":
+        check.problem(path, "needs host (or hosts) or a path_prefix, so the proxy knows which requests are this role's "
+                            "(path_prefix: / takes every request no other route takes)")
     app_port = check.integer(f"{path}.app_port", route.get("app_port", 80), 1, 65535, "a port")
     health_given = check.mapping(f"{path}.healthcheck", route.get("healthcheck"), tuple(HEALTHCHECK_DEFAULTS))
     health = _merge(HEALTHCHECK_DEFAULTS, health_given)

@@ -193,7 +193,8 @@ def deep_strategies():
         **{name: ANYTHING for name in _config.DEFAULTS if name.startswith("berth_host_") or name in (
             "berth_volumes", "berth_network", "berth_deploy_timeout", "berth_drain_timeout", "berth_retain_containers",
             "berth_lock_wait", "berth_lock_lease", "berth_message", "berth_state_dir", "berth_ssh_allow",
-            "berth_canary_percent", "berth_proxy_force")},
+            "berth_canary_percent", "berth_proxy_force", "berth_kamal_config",
+            "berth_kamal_secrets")},
     }
     return required, optional
 
