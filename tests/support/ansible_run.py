@@ -57,15 +57,17 @@ def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_playbook(playbook: str | Path, inventory: str | Path, extra_vars: dict[str, t.Any] | None = None,
-                 check: bool = False, env: dict[str, str] | None = None, timeout: float = 600) -> PlaybookRun:
+def run_playbook(playbook: str | Path, inventory: str | Path | None, extra_vars: dict[str, t.Any] | None = None,
+                 check: bool = False, env: dict[str, str] | None = None, timeout: float = 600,
+                 cwd: Path = REPO) -> PlaybookRun:
+    """``inventory`` None: no -i (a Kamal file's hosts become the inventory)."""
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as results:
-        command = ["ansible-playbook", "-i", str(inventory), str(playbook)]
+        command = ["ansible-playbook", *(["-i", str(inventory)] if inventory is not None else []), str(playbook)]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
         if check:
             command.append("--check")
-        process = subprocess.run(command, cwd=REPO, env=ansible_env({**(env or {}), "BERTH_RESULTS_FILE": results.name}),
+        process = subprocess.run(command, cwd=cwd, env=ansible_env({**(env or {}), "BERTH_RESULTS_FILE": results.name}),
                                  capture_output=True, text=True, timeout=timeout, check=False)
         records = [json.loads(line) for line in results.read().splitlines() if line.strip()]
     return PlaybookRun(process.returncode, process.stdout + process.stderr, records)
