@@ -216,3 +216,35 @@ def accessory_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]
         params.problem("accessory", f"{_show(name)} is not an accessory ({', '.join(known)} or all)")
     names = known if name == "all" else [name] if name in known else []
     return {"accessory": name, "action": action, "names": names, "problems": params.problems}
+
+
+def rollback_target(found: t.Mapping[str, t.Iterable[t.Any]]) -> dict[str, t.Any]:
+    """The version rollback.yml returns to when none is given: on each host, the newest retained version of its
+    roles that is not running (the one that served before the last deploy); the same on every host.
+    ``found``: host -> its berth.deploy.container_info results (one per role). -> {version, problem}."""
+    previous: dict[str, str | None] = {}
+    for host, results in found.items():
+        if not results:
+            continue  # no role here (an accessory's host)
+        candidates: list[str] = []
+        for result in results:
+            if not isinstance(result, t.Mapping) or result.get("skipped"):
+                continue
+            running = set(result.get("running") or [])
+            stopped = [item["version"] for item in result.get("containers") or []
+                       if item.get("version") and item["version"] not in running]
+            if stopped:
+                candidates.append(stopped[0])
+        previous[host] = candidates[0] if candidates and len(set(candidates)) == 1 else None
+        if len(set(candidates)) > 1:
+            return {"version": None, "problem": f"{host}: its roles ran different versions before "
+                                                f"({', '.join(sorted(set(candidates)))}); pass -e berth_version=..."}
+    versions = sorted({version for version in previous.values() if version})
+    missing = sorted(host for host, version in previous.items() if not version)
+    if missing:
+        return {"version": None, "problem": f"No earlier version is retained on {', '.join(missing)}: nothing to roll "
+                                            "back to (status.yml lists what each host keeps)"}
+    if len(versions) != 1:
+        return {"version": None, "problem": "The hosts ran different versions before: " + "; ".join(
+            f"{host}: {version}" for host, version in sorted(previous.items())) + ". Pass -e berth_version=..."}
+    return {"version": versions[0], "problem": ""}

@@ -106,8 +106,8 @@ def test_rollback_refuses_a_version_not_retained(inventory, fleet):
     assert not [item for item in refused.results if item["action"] == "berth.deploy.release"]
 
 
-def test_rollback_to_v1_reuses_the_retained_image(inventory):
-    rollback = playbook("rollback.yml", inventory, "v1")
+def test_rollback_without_a_version_returns_to_v1_with_the_retained_image(inventory):
+    rollback = playbook("rollback.yml", inventory, "")  # the version before the last deploy (v2): v1
     assert rollback.rc == 0, rollback.stdout
     assert versions() == {name: "v1" for name in SERVERS}
     releases = [item for item in rollback.results if item["action"] == "berth.deploy.release"]

@@ -99,3 +99,21 @@ def test_accessory_parameters_pick_names_and_need_an_action():
     assert problems == ["accessory_action: is required (boot or reboot or upgrade or stop or remove)",
                         "accessory: 'cache' is not an accessory (db, redis or all)"]
     assert "there are no accessories" in _ops.accessory_settings({"accessory_action": "boot"}, {})["problems"][0]
+
+
+def role_found(running: str, *versions: str) -> dict:
+    """A container_info result: containers newest first."""
+    return {"running": [running], "containers": [{"version": version} for version in versions]}
+
+
+def test_rollback_without_a_version_returns_to_the_one_before_the_last_deploy():
+    found = {"a": [role_found("v3", "v3", "v2", "v1"), role_found("v3", "v3", "v2")], "b": [role_found("v3", "v3", "v2")],
+             "db": []}
+    assert _ops.rollback_target(found) == {"version": "v2", "problem": ""}
+    redeployed = {"a": [role_found("v3", "v3", "v3", "v2")]}  # the same version again with a new env: not "previous"
+    assert _ops.rollback_target(redeployed)["version"] == "v2"
+    assert "No earlier version is retained on b" in _ops.rollback_target({"a": found["a"], "b": [role_found("v3", "v3")]})["problem"]
+    split = _ops.rollback_target({"a": [role_found("v3", "v3", "v2")], "b": [role_found("v3", "v3", "v1")]})
+    assert split["version"] is None and "a: v2; b: v1" in split["problem"]
+    mixed = _ops.rollback_target({"a": [role_found("v3", "v3", "v2"), role_found("v3", "v3", "v1")]})
+    assert mixed["version"] is None and "its roles ran different versions before (v1, v2)" in mixed["problem"]
