@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import typing as t
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -294,3 +295,15 @@ def boot(client: t.Any, spec: ContainerSpec, image_id: str | None, role_containe
         result.container.start()
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def stop_all(containers: list[t.Any], timeout: int) -> None:
+    """Graceful stops of several containers at once (each waits for its app to finish in-flight requests)."""
+    if len(containers) == 1:
+        stop(containers[0], timeout)
+        return
+    threads = [threading.Thread(target=stop, args=(container, timeout)) for container in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -222,29 +222,47 @@ def rollback_target(found: t.Mapping[str, t.Iterable[t.Any]]) -> dict[str, t.Any
     """The version rollback.yml returns to when none is given: on each host, the newest retained version of its
     roles that is not running (the one that served before the last deploy); the same on every host.
     ``found``: host -> its berth.deploy.container_info results (one per role). -> {version, problem}."""
-    previous: dict[str, str | None] = {}
+    return _one_version(found, _previous_of, "No earlier version is retained on {hosts}: nothing to roll back to")
+
+
+def start_target(found: t.Mapping[str, t.Iterable[t.Any]]) -> dict[str, t.Any]:
+    """The version app.yml (app_action=start) serves again: each role's newest container's, the same everywhere."""
+    return _one_version(found, _newest_of, "No container of the service is on {hosts}: nothing to start "
+                                           "(deploy.yml deploys a version)")
+
+
+def _previous_of(result: t.Mapping[str, t.Any]) -> str | None:
+    running = set(result.get("running") or [])
+    stopped = [item["version"] for item in result.get("containers") or []
+               if item.get("version") and item["version"] not in running]
+    return stopped[0] if stopped else None
+
+
+def _newest_of(result: t.Mapping[str, t.Any]) -> str | None:
+    versions = [item["version"] for item in result.get("containers") or [] if item.get("version")]
+    return versions[0] if versions else None
+
+
+def _one_version(found: t.Mapping[str, t.Iterable[t.Any]], pick: t.Callable[[t.Mapping[str, t.Any]], str | None],
+                 none_found: str) -> dict[str, t.Any]:
+    """The one version ``pick`` finds in every role of every host (hosts without roles skipped). -> {version, problem}."""
+    chosen: dict[str, str | None] = {}
     for host, results in found.items():
-        if not results:
+        picked = [pick(result) for result in results or []
+                  if isinstance(result, t.Mapping) and not result.get("skipped")]
+        if not picked:
             continue  # no role here (an accessory's host)
-        candidates: list[str] = []
-        for result in results:
-            if not isinstance(result, t.Mapping) or result.get("skipped"):
-                continue
-            running = set(result.get("running") or [])
-            stopped = [item["version"] for item in result.get("containers") or []
-                       if item.get("version") and item["version"] not in running]
-            if stopped:
-                candidates.append(stopped[0])
-        previous[host] = candidates[0] if candidates and len(set(candidates)) == 1 else None
-        if len(set(candidates)) > 1:
-            return {"version": None, "problem": f"{host}: its roles ran different versions before "
-                                                f"({', '.join(sorted(set(candidates)))}); pass -e berth_version=..."}
-    versions = sorted({version for version in previous.values() if version})
-    missing = sorted(host for host, version in previous.items() if not version)
+        versions = {version for version in picked if version}
+        if len(versions) > 1:
+            return {"version": None, "problem": f"{host}: its roles ran different versions ({', '.join(sorted(versions))}); "
+                                                "pass -e berth_version=..."}
+        chosen[host] = versions.pop() if versions and None not in picked else None
+    missing = sorted(host for host, version in chosen.items() if not version)
     if missing:
-        return {"version": None, "problem": f"No earlier version is retained on {', '.join(missing)}: nothing to roll "
-                                            "back to (status.yml lists what each host keeps)"}
+        return {"version": None, "problem": none_found.format(hosts=", ".join(missing)) +
+                                            " (status.yml lists what each host keeps)"}
+    versions = sorted(set(chosen.values()))  # type: ignore[arg-type]
     if len(versions) != 1:
-        return {"version": None, "problem": "The hosts ran different versions before: " + "; ".join(
-            f"{host}: {version}" for host, version in sorted(previous.items())) + ". Pass -e berth_version=..."}
+        return {"version": None, "problem": "The hosts differ: " + "; ".join(
+            f"{host}: {version}" for host, version in sorted(chosen.items())) + ". Pass -e berth_version=..."}
     return {"version": versions[0], "problem": ""}

@@ -16,7 +16,6 @@ it is started, checked and switched to like a new boot, and the current one reti
 """
 from __future__ import annotations
 
-import threading
 import time
 import typing as t
 from dataclasses import dataclass, field, replace
@@ -365,7 +364,7 @@ class Release:
         found = [container for container in _container.running(_container.role_containers(
             self.client, self.request.service, role.name, self.request.destination)) if container.name in names]
         if not self.request.check_mode:
-            _stop_all(found, role.stop_timeout)
+            _container.stop_all(found, role.stop_timeout)
         return [container.name for container in found]
 
     def remove_container(self, role: RoleSpec, name: str) -> list[str]:
@@ -387,7 +386,7 @@ class Release:
             _container.role_containers(self.client, request.service, role.name, request.destination))
             if container.name != booted.name]
         if not request.check_mode:
-            _stop_all(others, role.stop_timeout)
+            _container.stop_all(others, role.stop_timeout)
         containers = _container.role_containers(self.client, request.service, role.name, request.destination)
         if request.check_mode:
             return [item.name for item in others], [], 0.0
@@ -444,18 +443,6 @@ class Release:
                 self.reverted.append(f"{outcome.role}: {outcome.container} -> {before}")
             except StepFailed as exc:
                 self.reverted.append(f"{outcome.role}: could not put {before} back: {exc}")
-
-
-def _stop_all(containers: list[t.Any], timeout: int) -> None:
-    """Graceful stops of several containers at once (each waits for its app to finish in-flight requests)."""
-    if len(containers) == 1:
-        _container.stop(containers[0], timeout)
-        return
-    threads = [threading.Thread(target=_container.stop, args=(container, timeout)) for container in containers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def audit_line(when: float, performer: str, version: str, result: str, roles: t.Mapping[str, t.Mapping[str, t.Any]],

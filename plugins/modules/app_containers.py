@@ -14,7 +14,7 @@ description:
   - V(pruned) keeps, per role, the newest O(retain) containers and every running one (as a deploy
     does) and removes the other stopped ones, plus stopped one-off containers. A second run changes nothing.
   - V(absent) stops every container of the service gracefully (SIGTERM, then SIGKILL after
-    O(stop_timeout)) and removes it. Proxy routes, env files and images are not touched here
+    O(stop_timeout)) and removes it. V(stopped) only stops them. Proxy routes, env files and images are not touched here
     (M(berth.deploy.proxy_route), M(berth.deploy.image); C(playbooks/remove.yml) does all of it).
   - M(berth.deploy.container) handles one role's containers during a deploy; this module is for
     maintenance (C(playbooks/prune.yml), C(playbooks/remove.yml)).
@@ -27,9 +27,12 @@ extends_documentation_fragment:
   - berth.deploy.attributes.full
 options:
   state:
-    description: V(pruned) removes stopped containers beyond O(retain) per role; V(absent) removes them all.
+    description:
+      - V(pruned) removes stopped containers beyond O(retain) per role; V(absent) removes them all.
+      - V(stopped) stops every running one gracefully (all at once) and keeps them (C(playbooks/app.yml)
+        C(app_action=stop); C(app_action=start) serves them again through a release).
     type: str
-    choices: [pruned, absent]
+    choices: [pruned, absent, stopped]
     required: true
   retain:
     description: With O(state=pruned), containers (versions) kept per role, running ones included.
@@ -63,7 +66,7 @@ removed:
   elements: str
   sample: [myapp-web-v38, myapp-web-exec-20260122054401-3fa2]
 stopped:
-  description: Names of the running containers stopped before removal (O(state=absent)).
+  description: Names of the running containers stopped (O(state=absent), O(state=stopped)).
   returned: success
   type: list
   elements: str
@@ -89,6 +92,8 @@ from ansible_collections.berth.deploy.plugins.module_utils import _args, _contai
 def run(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
     params = module.params
     found = _service.service_containers(client, params["service"], params["destination"])
+    if params["state"] == "stopped":
+        return stop_all(module, found)
     if params["state"] == "pruned":
         kept, removable = _service.prune_split(found, params["retain"])
     else:
@@ -107,11 +112,21 @@ def run(module: AnsibleModule, client: t.Any) -> dict[str, t.Any]:
                           after={"containers": [name for name in names if name not in removed]}))
 
 
+def stop_all(module: AnsibleModule, found: list[t.Any]) -> dict[str, t.Any]:
+    """Stop every running container of the service gracefully, at once; they stay for a start (playbooks/app.yml)."""
+    running = [container for container in found if _container.is_running(container)]
+    if not module.check_mode:
+        _container.stop_all(running, module.params["stop_timeout"])
+    names = [container.name for container in running]
+    return dict(changed=bool(running), removed=[], stopped=names, kept=[container.name for container in found],
+                roles=_service.roles_of(found), diff=dict(before={"running": names}, after={"running": []}))
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             **_args.SERVICE_ARGS,
-            state=dict(type="str", required=True, choices=["pruned", "absent"]),
+            state=dict(type="str", required=True, choices=["pruned", "absent", "stopped"]),
             retain=dict(type="int", default=5),
             stop_timeout=dict(type="int", default=30),
             **_docker.DOCKER_CLIENT_ARGS,

@@ -127,3 +127,22 @@ def test_the_file_kamal_deploys_deploys_with_berth_the_same_way(project):
     assert {"APP_MODE", "APP_SECRET", "MASTER_KEY", "COLOR"} <= set(by_berth["web"]["env"])
     status, body = get(80)
     assert status == 200 and body.startswith("version=v1"), body
+
+
+def test_app_stop_then_start_serves_the_same_version_again(project):
+    berth_vars = {"berth_kamal_config": "config/deploy.yml",
+                  "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},
+                  "berth_host_docker_daemon_extra": DAEMON_EXTRA}
+    stop = run_playbook(REPO / "playbooks" / "app.yml", None, {**berth_vars, "app_action": "stop"}, cwd=project,
+                        env=SECRETS)
+    assert stop.rc == 0, stop.stdout
+    assert containers(f"berth.service={SERVICE}", "berth.role") == {}
+    assert get(80)[0] in (502, 503)
+    start = run_playbook(REPO / "playbooks" / "app.yml", None, {**berth_vars, "app_action": "start"}, cwd=project,
+                         env=SECRETS)
+    assert start.rc == 0, start.stdout
+    assert set(containers(f"berth.service={SERVICE}", "berth.role")) == {"web", "job"}
+    releases = [item for item in start.results if item["action"] == "berth.deploy.release"]
+    assert releases and all(item["result"]["pulled"] is False for item in releases)
+    status, body = get(80)
+    assert status == 200 and body.startswith("version=v1"), body

@@ -116,4 +116,10 @@ def test_rollback_without_a_version_returns_to_the_one_before_the_last_deploy():
     split = _ops.rollback_target({"a": [role_found("v3", "v3", "v2")], "b": [role_found("v3", "v3", "v1")]})
     assert split["version"] is None and "a: v2; b: v1" in split["problem"]
     mixed = _ops.rollback_target({"a": [role_found("v3", "v3", "v2"), role_found("v3", "v3", "v1")]})
-    assert mixed["version"] is None and "its roles ran different versions before (v1, v2)" in mixed["problem"]
+    assert mixed["version"] is None and "its roles ran different versions (v1, v2)" in mixed["problem"]
+
+
+def test_start_serves_each_roles_newest_container_again():
+    stopped = {"a": [{"running": [], "containers": [{"version": "v3"}, {"version": "v2"}]}], "db": []}
+    assert _ops.start_target(stopped) == {"version": "v3", "problem": ""}
+    assert "No container of the service is on a: nothing to start" in _ops.start_target({"a": [{"running": [], "containers": []}]})["problem"]
