@@ -58,6 +58,8 @@ DEFAULTS: dict[str, t.Any] = {
     "berth_accessories": {},
     "berth_canary_percent": None,  # playbooks/canary.yml
     "berth_proxy_force": False,  # roles/proxy: replace a proxy other services use with other settings
+    "berth_build": False,  # deploy.yml builds the image first (playbooks/build.yml)
+    "berth_builder": {},
     "berth_kamal_config": None,  # playbooks/kamal_import.yml: a Kamal 2 file gives the other variables
     "berth_kamal_secrets": {},  # values of the Kamal secrets that come from commands (berth never runs them)
     # role berth.deploy.host (reads them normalized, from berth_plan.host)
@@ -107,6 +109,9 @@ ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefi
               "healthcheck", "response_timeout", "pass_host_header", "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
+BUILDER_KEYS = ("context", "dockerfile", "args", "target", "labels", "platform", "docker_host")
+PLATFORM_PATTERN = re.compile(r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
+DOCKER_HOST_PATTERN = re.compile(r"(ssh|tcp)://[^\s]+|unix:///[^\s]+")
 LOGGING_KEYS = ("driver", "options")
 BOOT_KEYS = ("limit", "wait")
 MIGRATE_KEYS = ("cmd", "when", "role", "timeout")
@@ -198,6 +203,29 @@ def _proxy(check: Checker, value: t.Any, acme_wanted: bool) -> dict[str, t.Any]:
     proxy["pages_port"] = PAGES_PORT
     proxy["shared"] = shared_settings(proxy, _ca_bundle(proxy["acme"]))
     return proxy
+
+
+def _builder(check: Checker, build: t.Any, value: t.Any, base_dir: str) -> dict[str, t.Any]:
+    """How playbooks/build.yml builds the image (berth_builder), and whether deploy.yml builds first (berth_build)."""
+    builder = check.mapping("berth_builder", value, BUILDER_KEYS)
+    enabled = check.boolean("berth_build", build)
+    context = check.string("berth_builder.context", builder.get("context", ""))
+    if context and not os.path.isabs(context):
+        context = os.path.normpath(os.path.join(base_dir or os.getcwd(), context))
+    if context and not os.path.isdir(context):
+        check.problem("berth_builder.context", f"{context!r} is not a directory on the controller")
+    dockerfile = check.string("berth_builder.dockerfile", builder.get("dockerfile") or "Dockerfile")
+    args = {str(key): check.string(f"berth_builder.args.{key}", item)
+            for key, item in check.mapping("berth_builder.args", builder.get("args")).items()}
+    labels = {str(key): check.string(f"berth_builder.labels.{key}", item)
+              for key, item in check.mapping("berth_builder.labels", builder.get("labels")).items()}
+    platform = check.string("berth_builder.platform", builder.get("platform", ""), PLATFORM_PATTERN,
+                            "an OS/architecture, e.g. linux/amd64 or linux/arm64")
+    docker_host = check.string("berth_builder.docker_host", builder.get("docker_host", ""), DOCKER_HOST_PATTERN,
+                               "the builder's engine: ssh://user@host, tcp://host:port or unix:///path")
+    return {"enabled": enabled, "context": context, "dockerfile": dockerfile, "args": args,
+            "target": check.string("berth_builder.target", builder.get("target", "")), "labels": labels,
+            "platform": platform, "docker_host": docker_host or "unix:///var/run/docker.sock"}
 
 
 def _ca_bundle(acme: dict[str, t.Any] | None) -> str:
@@ -487,6 +515,7 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
                                postgres[0]["max_connections"] if postgres else None)
     plan["warnings"] = check.warnings
     plan["hooks"] = normalize_hooks(check, raw["berth_hooks"], inventory_dir, inventory_sources)
+    plan["build"] = _builder(check, raw["berth_build"], raw["berth_builder"], inventory_dir)
     plan["audit_log"] = f"/var/log/berth/{_naming.role_prefix(service, 'deploys', destination)}.log"
     plan["lock"] = {
         "name": _naming.role_prefix(service, "deploy", destination) if service else "",

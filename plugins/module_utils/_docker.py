@@ -45,6 +45,7 @@ def connect(module: t.Any) -> t.Any:
             base_url=module.params["docker_host"],
             version="auto",
             timeout=module.params["docker_timeout"],
+            use_ssh_client=str(module.params["docker_host"]).startswith("ssh://"),  # the ssh CLI, not paramiko
         )
     except Exception as exc:  # the SDK raises several unrelated types here
         module.fail_json(msg=f"Cannot reach the Docker engine at {module.params['docker_host']}: {exc}")

@@ -212,6 +212,9 @@ def import_config(path: str, destination: str = "", environment: t.Mapping[str, 
     if hooks:
         variables["berth_hooks"] = hooks
     connection = _ssh(reader, config.get("ssh"))
+    builder = _builder(reader, config.get("builder"))
+    if builder:
+        variables["berth_builder"] = builder
     _not_applicable(reader, config, root)
     if reader.problems:
         raise KamalError(reader.problems)
@@ -577,6 +580,38 @@ def _hooks(reader: _Reader, root: str, hooks_path: t.Any) -> dict[str, list[str]
     return found
 
 
+def _builder(reader: _Reader, value: t.Any) -> dict[str, t.Any]:
+    """Kamal's builder as berth_builder; Kamal builds from a clean git clone unless context is given, berth from
+    the app's root (build.yml tags the image with the commit, and -uncommitted-... when there are changes)."""
+    if value is None:
+        return {}
+    builder = reader.mapping("builder", value, BUILDER_KEYS)
+    found: dict[str, t.Any] = {"context": os.path.join(reader.root, reader.string("builder/context", builder.get("context"))
+                                                      or ".")}
+    found["context"] = os.path.normpath(found["context"])
+    for key in ("dockerfile", "target"):
+        if builder.get(key) is not None:
+            found[key] = reader.string(f"builder/{key}", builder[key])
+    args = reader.mapping("builder/args", builder.get("args"))
+    if args:
+        found["args"] = {str(key): _env_text(item) for key, item in args.items()}
+    arches = reader.strings("builder/arch", builder.get("arch"))
+    if arches:
+        found["platform"] = f"linux/{arches[0]}"
+        if len(arches) > 1:
+            reader.warn("builder/arch", f"berth builds one platform: linux/{arches[0]} (the servers' own)")
+    if builder.get("remote"):
+        found["docker_host"] = reader.string("builder/remote", builder["remote"])
+    for key, why in (("secrets", "the engine's classic builder has no build secrets: pass them another way"),
+                     ("cache", "the engine's own layer cache applies"), ("pack", "buildpacks are not built"),
+                     ("driver", "the engine builds (no buildx driver)"), ("provenance", "no attestations"),
+                     ("sbom", "no SBOM"), ("ssh", "no SSH forwarding into the build"),
+                     ("local", "the remote builder, when given, always builds")):
+        if builder.get(key) is not None:
+            reader.warn(f"builder/{key}", f"not applied: {why}")
+    return found
+
+
 def _ssh(reader: _Reader, value: t.Any) -> dict[str, t.Any]:
     ssh = reader.mapping("ssh", value, SSH_KEYS)
     connection: dict[str, t.Any] = {"ansible_user": reader.string("ssh/user", ssh.get("user")) or "root"}
@@ -620,8 +655,6 @@ def _not_applicable(reader: _Reader, config: dict[str, t.Any], root: str) -> Non
     for name, command in aliases.items():
         reader.warn(f"aliases/{name}", f"`kamal {name}` is `kamal {command}`: see docs/kamal.md for the playbook "
                                        "that does it")
-    if config.get("builder") is not None:
-        reader.mapping("builder", config["builder"], BUILDER_KEYS)
     pages = config.get("error_pages_path")
     if pages and not os.path.isdir(os.path.join(root, str(pages))):
         reader.problem("error_pages_path", f"{pages}: no such directory (relative to the app's root {root})")

@@ -194,7 +194,7 @@ def deep_strategies():
             "berth_volumes", "berth_network", "berth_deploy_timeout", "berth_drain_timeout", "berth_retain_containers",
             "berth_lock_wait", "berth_lock_lease", "berth_message", "berth_state_dir", "berth_ssh_allow",
             "berth_canary_percent", "berth_proxy_force", "berth_kamal_config",
-            "berth_kamal_secrets")},
+            "berth_kamal_secrets", "berth_build", "berth_builder")},
     }
     return required, optional
 
