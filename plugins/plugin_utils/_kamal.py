@@ -53,7 +53,10 @@ class Host:
     """An inventory host the Kamal file names: its groups (roles, accessories) and connection variables."""
     name: str
     groups: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # role -> the tags its entry for this host gives
+
+    def all_tags(self) -> set[str]:
+        return {tag for tags in self.tags.values() for tag in tags}
 
 
 @dataclass
@@ -68,14 +71,18 @@ class Imported:
     secret_names: list[str]  # every secret the configuration passes on (env, registry, certificates)
 
     def variables_for(self, host: str) -> dict[str, t.Any]:
-        """The berth variables of ``host``: a tagged host's roles get its tags' env over their own, as in Kamal."""
-        tags = self.hosts[host].tags if host in self.hosts else []
-        if not tags:
+        """The berth variables of ``host``: where a role lists the host with tags, that role gets the tags' env over
+        its own, as in Kamal (tags belong to a role's entry for the host, not to the host)."""
+        tagged = self.hosts[host].tags if host in self.hosts else {}
+        if not any(tagged.values()):
             return self.variables
         roles = {}
         for name, role in self.variables["berth_roles"].items():
+            if not tagged.get(name):
+                roles[name] = role
+                continue
             env = {"clear": dict(role.get("env", {}).get("clear", {})), "secret": dict(role.get("env", {}).get("secret", {}))}
-            for tag in tags:
+            for tag in tagged[name]:
                 for kind in ("clear", "secret"):
                     env[kind].update(self.tag_env.get(tag, {}).get(kind, {}))
             roles[name] = {**role, "env": env}
@@ -263,7 +270,7 @@ def _servers(reader: _Reader, config: dict[str, t.Any]) -> tuple[dict[str, Host]
                                         role_config.get("hosts")):
             entry = hosts.setdefault(host, Host(host))
             entry.groups.append(name)
-            entry.tags.extend(tag for tag in tags if tag not in entry.tags)
+            entry.tags[name] = tags
         if not any(name in host.groups for host in hosts.values()):
             if name == primary:
                 reader.problem("", f"No servers specified for the {name} primary_role")
@@ -508,7 +515,7 @@ def _accessory_hosts(reader: _Reader, context: str, accessory: dict[str, t.Any],
         return names
     if key in ("role", "roles"):
         return [host.name for host in hosts.values() if set(host.groups) & set(names)]
-    return [host.name for host in hosts.values() if set(host.tags) & set(names)]
+    return [host.name for host in hosts.values() if host.all_tags() & set(names)]
 
 
 def _accessory_file(reader: _Reader, context: str, entry: t.Any, root: str,

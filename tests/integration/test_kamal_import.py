@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 ADDRESS = "127.0.0.63"
 SERVER = "berth-srv-kamal"
 SERVICE = "kamalapp"
+IMAGE = f"{REGISTRY}/berth-test/kamalapp"  # the test app labelled service=kamalapp: Kamal requires it
 APP_HOST = "kamal.test"
 KAMAL_PROXY_VERSION = "v0.9.2"
 KAMAL_PROXY_SCRIPT = REPO.parent / "shared" / "peers" / "kamal-proxy-image.sh"
@@ -31,18 +32,20 @@ SECRETS = {"APP_SECRET": "s3cret-from-env"}
 TOOL_ENV = ("KAMAL_", "BERTH_")
 
 
-def kamal_file(key: Path) -> dict[str, t.Any]:
+def kamal_file(key: Path, ssh_config: Path) -> dict[str, t.Any]:
     return {
         "service": SERVICE,
-        "image": APP_IMAGE.removeprefix(f"{REGISTRY}/"),
+        "image": IMAGE.removeprefix(f"{REGISTRY}/"),
         "servers": {"web": {"hosts": [{ADDRESS: ["blue"]}]},
                     "job": {"hosts": [ADDRESS], "cmd": "sleep 3600"}},
-        "proxy": {"host": APP_HOST, "app_port": 3000, "healthcheck": {"path": "/up", "interval": 1}},
+        "proxy": {"host": APP_HOST, "app_port": 3000, "healthcheck": {"path": "/up", "interval": 1},
+                  "run": {"registry": REGISTRY, "version": KAMAL_PROXY_VERSION}},  # kamal-proxy built from source
         "registry": {"server": REGISTRY, "username": "kamal", "password": ["REGISTRY_PASSWORD"]},
         "env": {"clear": {"APP_MODE": "imported"}, "secret": ["APP_SECRET", "MASTER_KEY"],
                 "tags": {"blue": {"COLOR": "blue"}}},
         "builder": {"arch": "amd64"},
-        "ssh": {"user": "root", "keys": [str(key)], "keys_only": True},
+        # each throwaway server has a new host key: its own ssh config, which berth passes to Ansible (-F) too
+        "ssh": {"user": "root", "keys": [str(key)], "keys_only": True, "config": str(ssh_config)},
         "readiness_delay": 0,
         "retain_containers": 2,
         "aliases": {"console": 'app exec -i --reuse "sh"'},
@@ -56,11 +59,15 @@ def project(testbed, ssh_key, tmp_path_factory) -> t.Iterator[Path]:
     root = tmp_path_factory.mktemp("kamal-project")
     (root / "config").mkdir()
     (root / ".kamal").mkdir()
-    (root / "config" / "deploy.yml").write_text(yaml.safe_dump(kamal_file(ssh_key), sort_keys=False))
+    (root / "ssh_config").write_text("Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n")
+    (root / "config" / "deploy.yml").write_text(yaml.safe_dump(kamal_file(ssh_key, root / "ssh_config"), sort_keys=False))
     (root / "config" / "master.key").write_text("0123456789abcdef\n")
     (root / ".kamal" / "secrets").write_text("REGISTRY_PASSWORD=any\nAPP_SECRET=$APP_SECRET\n"
                                              "MASTER_KEY=$(cat config/master.key)\n")
     subprocess.run(["bash", str(KAMAL_PROXY_SCRIPT), REGISTRY], check=True, capture_output=True, timeout=300)
+    subprocess.run(["docker", "build", "-q", "-t", f"{IMAGE}:v1", "-"], input=f"FROM {APP_IMAGE}:v1\nLABEL service={SERVICE}\n",
+                   text=True, check=True, capture_output=True, timeout=300)
+    subprocess.run(["docker", "push", "-q", f"{IMAGE}:v1"], check=True, capture_output=True, timeout=300)
     for _attempt in throwaway_server(SERVER, ADDRESS, ssh_key):
         daemon = json.dumps({"insecure-registries": [REGISTRY]})  # Kamal pulls from the test registry
         on_server(SERVER, "sh", "-c", f"echo '{daemon}' > /etc/docker/daemon.json && systemctl restart docker")
@@ -98,7 +105,7 @@ def test_the_file_kamal_deploys_deploys_with_berth_the_same_way(project):
     by_kamal = containers(f"service={SERVICE}", "role")
     status, body = get(80)  # through kamal-proxy
     assert status == 200 and body.startswith("version=v1"), body
-    removed = subprocess.run(["kamal", "remove", "-y"], cwd=project, env=environment, capture_output=True, text=True,
+    removed = subprocess.run(["kamal", "remove", "-y", "--version", "v1"], cwd=project, env=environment, capture_output=True, text=True,
                              timeout=300, check=False)
     assert removed.returncode == 0, removed.stdout + removed.stderr
 
@@ -120,7 +127,7 @@ def test_the_file_kamal_deploys_deploys_with_berth_the_same_way(project):
     print(f"Kamal: {by_kamal}\nberth: {by_berth}")
     assert set(by_berth) == set(by_kamal) == {"web", "job"}  # the same roles on the same host
     for role in ("web", "job"):
-        assert by_berth[role]["image"] == by_kamal[role]["image"] == f"{APP_IMAGE}:v1"
+        assert by_berth[role]["image"] == by_kamal[role]["image"] == f"{IMAGE}:v1"
         # the same variables, minus what each tool sets for itself (berth's Rails defaults do not apply: no Rails)
         assert by_berth[role]["env"] == by_kamal[role]["env"], role
         assert by_berth[role]["secret"] == by_kamal[role]["secret"] == SECRETS["APP_SECRET"]

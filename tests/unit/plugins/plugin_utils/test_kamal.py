@@ -176,3 +176,12 @@ def test_erb_forms_used_in_practice():
     assert warnings == ['f.yml:4: ENV["B"] is not set, so it is empty (as in Kamal)']
     with pytest.raises(KamalError, match=r"f.yml:1: ERB <% if true %> runs Ruby"):
         render_erb("<% if true %>x<% end %>", "f.yml", environment, [])
+
+
+def test_a_tag_belongs_to_the_roles_entry_for_the_host_not_to_the_host(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: x\nimage: y\nregistry: {}\nservers:\n  web:\n    hosts: [{h1: blue}]\n  job:\n    hosts: [h1]\n"
+        "    cmd: jobs\nenv:\n  tags:\n    blue: {COLOR: blue}\n")
+    roles = import_config(str(tmp_path / "config" / "deploy.yml"), "", {}).variables_for("h1")["berth_roles"]
+    assert roles["web"]["env"]["clear"] == {"COLOR": "blue"} and "env" not in roles["job"]  # as Kamal runs them
