@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import (APP_IMAGE, DAEMON_EXTRA, REGISTRY, TRAEFIK_IMAGE, on_server, throwaway_server,
+from tests.integration.conftest import (APP_IMAGE, REGISTRY, TRAEFIK_IMAGE, on_server, throwaway_server,
                                         write_server_inventory)
 from tests.support.ansible_run import REPO, run_playbook
 
@@ -57,10 +57,9 @@ def inventory(directory: Path, key: Path, context: Path, service: str, registry:
         "berth_deploy_timeout": 10, "berth_drain_timeout": 5,
     }
     if registry:
-        settings.update(berth_registry={"server": REGISTRY}, berth_host_docker_daemon_extra=DAEMON_EXTRA,
-                        berth_proxy={"image": TRAEFIK_IMAGE},
+        settings.update(berth_registry={"server": REGISTRY}, berth_proxy={"image": TRAEFIK_IMAGE},
                         berth_roles={"web": {"proxy": {"host": "built.test", "app_port": 3000}}})
-    else:  # no registry anywhere: the host's engine is not even allowed the test registry (plain HTTP)
+    else:  # no registry: the image travels over SSH (and the test blocks every registry port on the host)
         settings.update(berth_roles={"web": {"cmd": "/app/start", "readiness_delay": 1}})
     return write_server_inventory(directory, {"srv": ADDRESS}, key, settings) / "hosts.yml"
 
@@ -75,9 +74,11 @@ def test_a_host_without_any_registry_gets_the_build_over_ssh_only_the_layers_it_
     hosts = inventory(tmp_path, ssh_key, context, "shipped", registry=False)
     setup = run_playbook(REPO / "playbooks" / "setup.yml", hosts)
     assert setup.rc == 0, setup.stdout
+    for port in ("5000", "5001", "443"):  # no registry reachable from the host at all
+        on_server(SERVER, "iptables", "-I", "OUTPUT", "-p", "tcp", "--dport", port, "-j", "REJECT")
     denied = subprocess.run(["docker", "exec", SERVER, "docker", "pull", f"{APP_IMAGE}:v1"], capture_output=True,
-                            text=True, check=False)
-    assert denied.returncode != 0  # the host cannot pull from the registry
+                            text=True, check=False, timeout=60)
+    assert denied.returncode != 0, denied.stdout
     commit = git(context, "rev-parse", "HEAD")
     deploy = run_playbook(REPO / "playbooks" / "deploy.yml", hosts, {"berth_build": True})
     assert deploy.rc == 0, deploy.stdout
@@ -100,6 +101,8 @@ def test_a_host_without_any_registry_gets_the_build_over_ssh_only_the_layers_it_
     [container] = running("shipped")
     assert container["Config"]["Image"].startswith(f"{REGISTRY}/berth-test/shipped:{commit}-uncommitted-")
     git(context, "checkout", "--", "release.txt")
+    for port in ("5000", "5001", "443"):
+        on_server(SERVER, "iptables", "-D", "OUTPUT", "-p", "tcp", "--dport", port, "-j", "REJECT")
 
 
 def test_with_a_registry_the_build_is_pushed_then_pulled_by_the_host(server, ssh_key, context, tmp_path):
