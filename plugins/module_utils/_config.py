@@ -104,7 +104,7 @@ PROXY_API_ROUTE_FILE = "berth_api.yml"
 # The maintenance page server (busybox httpd) listens on this port on the deploy network.
 PAGES_PORT = 8080
 MAINTENANCE_DEFAULTS: dict[str, t.Any] = {"message": DEFAULT_MESSAGE, "page": ""}
-ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout")
+ROLE_KEYS = ("proxy", "cmd", "options", "env", "volumes", "readiness_delay", "stop_timeout", "asset_path")
 ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefix", "buffering", "error_pages", "app_port",
               "healthcheck", "response_timeout", "pass_host_header", "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
@@ -353,7 +353,25 @@ def _role(check: Checker, name: str, value: t.Any, common: dict[str, t.Any]) -> 
                                         0, 600),
         "stop_timeout": check.integer(f"{path}.stop_timeout", role.get("stop_timeout", common["drain_timeout"]),
                                       0, 3600, "seconds"),
+        "assets": _asset_path(check, f"{path}.asset_path", role.get("asset_path"), route,
+                              f"{common['state_dir']}/{common['service']}/assets/{prefix}"),
     }
+
+
+def _asset_path(check: Checker, path: str, value: t.Any, route: t.Any, directory: str) -> dict[str, str] | None:
+    """Asset bridging (Kamal's asset_path): ``/rails/public/assets`` or ``/rails/public/assets:ro`` (mount options)."""
+    if value in (None, ""):
+        return None
+    text = check.string(path, value)
+    asset_dir, _sep, options = text.partition(":")
+    if not ABSOLUTE_PATH_PATTERN.fullmatch(asset_dir) or asset_dir.rstrip("/") in ("", "/"):
+        check.problem(path, f"{show(text)} is not the asset directory in the image (an absolute path, e.g. "
+                            "/rails/public/assets, optionally with :ro)")
+    if options and not re.fullmatch(r"(ro|rw|z|Z)(,(ro|rw|z|Z))*", options):
+        check.problem(path, f"mount options {show(options)}: ro, rw, z or Z, comma-separated")
+    if not route:
+        check.problem(path, "bridges assets between versions behind the proxy: the role needs proxy")
+    return {"path": asset_dir.rstrip("/"), "dir": directory, "options": options}
 
 
 # Docker log options that only tune rotation, format or buffering: their values enter the plan. Any

@@ -21,8 +21,8 @@ import typing as t
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from ansible_collections.berth.deploy.plugins.module_utils import (_audit, _canary, _container, _docker, _health, _image,
-                                                                   _naming, _service)
+from ansible_collections.berth.deploy.plugins.module_utils import (_assets, _audit, _canary, _container, _docker, _health,
+                                                                   _image, _naming, _service)
 from ansible_collections.berth.deploy.plugins.module_utils._files import FileLock, ensure_file
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (Canary, Driver, ProxyError, Route, SwitchTimings,
                                                                           clash_message, container_target, switch, with_certificate)
@@ -43,6 +43,7 @@ class RoleSpec:
     app_port: int | None = None
     health_path: str | None = None
     certificate: tuple[str, str] | None = None  # own (certificate, private_key) of a route with TLS
+    assets: _assets.Assets | None = None  # asset bridging (_assets.py)
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Release:
         serving = self.serving_container(role, running_before)
         seconds = dict.fromkeys(STEPS, 0.0)
         seconds["pull"] = self.pulled.seconds if self.pulled and role is request.roles[0] else 0.0
+        role, bridged = self.bridge_assets(role, running_before, restore)
         booted = self.boot(role, containers, restore)
         seconds["boot"] = booted.seconds
         new = booted.container
@@ -229,6 +231,8 @@ class Release:
             stopped, removed, seconds["stop"] = self.retire(role, booted, new, serving)
         if self.request.canary == "abort" and role.name in self.canaries:
             removed += self.remove_container(role, self.canaries[role.name].container)
+        if bridged is not None and not canary:
+            self.prune_assets(role, [new, serving])
         actions += [f"stopped {name}" for name in stopped] + [f"removed {name}" for name in removed]
         return RoleOutcome(
             role=role.name, container=booted.name,
@@ -239,6 +243,36 @@ class Release:
             changed=bool(actions), actions=actions, seconds=seconds,
             route_targets=[target.url for target in switched.route.targets] if switched else [],
             maintenance=switched is not None and switched.maintenance is not None, previous_canary=recorded)
+
+    def bridge_assets(self, role: RoleSpec, running_before: list[t.Any], restore: str | None) -> tuple[RoleSpec, str | None]:
+        """Asset bridging: the new container mounts its assets plus the serving version's; the serving containers'
+        volumes get the new assets. -> (the role with the mount, the new image's key) or (role, None)."""
+        assets = role.assets
+        if assets is None or restore or self.request.check_mode:
+            return role, None
+        request = self.request
+        try:
+            image_id = _image.local_id(self.client, request.reference) or ""
+            _assets.extract(self.client, request.reference, image_id, assets)
+            serving = [key for key in (_assets.image_of_mount(assets, container) for container in running_before) if key]
+            _assets.prepare(assets, image_id, serving)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise StepFailed("boot", role.name, f"Bridging the assets of {request.reference} ({assets.path}) failed: "
+                                                f"{_docker.explain(exc)}. Nothing was switched.") from None
+        container = {**role.container, "volumes": list(role.container.get("volumes") or []) + [assets.mount(image_id)]}
+        return replace(role, container=container), image_id
+
+    def prune_assets(self, role: RoleSpec, keep: list[t.Any]) -> None:
+        """Keep the asset copies of the new version and the one that served before it (one release)."""
+        assets = role.assets
+        if assets is None:
+            return
+        images = [key for key in (_assets.image_of_mount(assets, container) for container in keep if container is not None)
+                  if key]
+        try:
+            _assets.prune(assets, images)
+        except OSError:
+            pass  # a cleanup: the next release tries again
 
     def serving_container(self, role: RoleSpec, running_before: list[t.Any]) -> t.Any | None:
         """The container that serves the role now: the route's target for web roles (beside a canary, the one

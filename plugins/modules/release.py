@@ -128,6 +128,26 @@ options:
       route:
         description: Name of the role's proxy route; required with O(roles[].proxy).
         type: str
+      assets:
+        description:
+          - Asset bridging (C(berth_roles.<role>.asset_path), Kamal's C(asset_path)) - the image's O(roles[].assets.path)
+            is copied to O(roles[].assets.dir) on the host and a volume of its files plus the serving version's is mounted
+            over it, and the serving container's volume gets the new files, so neither version answers 404 for the other's
+            fingerprinted assets. The files of the version before stay for one release.
+        type: dict
+        suboptions:
+          path:
+            description: The asset directory in the image, e.g. V(/rails/public/assets).
+            type: str
+            required: true
+          dir:
+            description: Where the role's asset copies live on the host.
+            type: path
+            required: true
+          options:
+            description: Mount options (V(ro), V(z), ...).
+            type: str
+            default: ""
       proxy:
         description: The role's route; a role without one serves no HTTP (a worker) and is checked by O(roles[].readiness_delay).
         type: dict
@@ -434,6 +454,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.deploy.plugins.module_utils import _args, _audit, _docker, _health, _naming, _release
+from ansible_collections.berth.deploy.plugins.module_utils._assets import Assets
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import (HANDLING_OPTIONS, TLS_OPTIONS, Route, SwitchTimings,
                                                                           handling_of, make_driver, tls_of)
 
@@ -450,7 +471,9 @@ ROLE_OPTIONS = dict(
     secret_names=dict(type="list", elements="str", default=[], no_log=False), env_file=dict(type="path"),
     volumes=dict(type="list", elements="str", default=[]), options=dict(type="dict", default={}),
     stop_timeout=dict(type="int", default=30), readiness_delay=dict(type="float", default=0),
-    container_prefix=dict(type="str"), route=dict(type="str"), proxy=dict(type="dict", options=ROUTE_OPTIONS))
+    container_prefix=dict(type="str"), route=dict(type="str"), proxy=dict(type="dict", options=ROUTE_OPTIONS),
+    assets=dict(type="dict", options=dict(path=dict(type="str", required=True), dir=dict(type="path", required=True),
+                                          options=dict(type="str", default=""))))
 PROXY_OPTIONS = dict(
     driver=dict(type="str", default="traefik", choices=["traefik"]), config_dir=dict(type="path", default="/etc/berth/proxy"),
     api_url=dict(type="str", default="http://127.0.0.1:8080"), confirm_timeout=dict(type="float", default=10),
@@ -477,8 +500,9 @@ def role_spec(params: dict[str, t.Any], role: dict[str, t.Any]) -> _release.Role
                   tls=tls_of(proxy["tls"], health["path"]), **handling_of(proxy["handling"]))
     own = (params["tls_certificates"] or {}).get(role["name"])
     certificate = (own["certificate"], own["private_key"]) if own else None
+    assets = Assets(role["assets"]["path"], role["assets"]["dir"], role["assets"]["options"]) if role["assets"] else None
     return _release.RoleSpec(role["name"], container, check, role["stop_timeout"], role["env_file"], route,
-                             proxy["app_port"], health["path"], certificate)
+                             proxy["app_port"], health["path"], certificate, assets)
 
 
 def request_of(module: AnsibleModule) -> _release.Request:

@@ -336,9 +336,9 @@ def _role(reader: _Reader, context: str, role: dict[str, t.Any], primary: bool, 
     if readiness is not None and "proxy" not in result:
         result["readiness_delay"] = readiness
     asset_path = role.get("asset_path", config.get("asset_path"))
-    if asset_path is not None:
-        reader.warn(f"{context}/asset_path" if "asset_path" in role else "asset_path",
-                    "asset bridging is not applied by this import yet: old fingerprinted assets may 404 while versions overlap")
+    if asset_path and "proxy" in result:  # Kamal bridges assets of roles behind the proxy only
+        result["asset_path"] = reader.string(f"{context}/asset_path" if "asset_path" in role else "asset_path",
+                                             asset_path)
     return result
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from tests.integration.conftest import APP_IMAGE, DAEMON_EXTRA, REGISTRY, TRAEFIK_IMAGE, on_server, throwaway_server
 from tests.support.ansible_run import REPO, run_playbook
+from tests.support.load import KeepAliveLoad
 
 pytestmark = pytest.mark.slow
 ADDRESS = "127.0.0.63"
@@ -47,6 +48,7 @@ def kamal_file(key: Path, ssh_config: Path) -> dict[str, t.Any]:
         # each throwaway server has a new host key: its own ssh config, which berth passes to Ansible (-F) too
         "ssh": {"user": "root", "keys": [str(key)], "keys_only": True, "config": str(ssh_config)},
         "readiness_delay": 0,
+        "asset_path": "/app/public/assets",  # the test app serves /assets/NAME from there (app-vN.css)
         "retain_containers": 2,
         "aliases": {"console": 'app exec -i --reuse "sh"'},
     }
@@ -65,9 +67,10 @@ def project(testbed, ssh_key, tmp_path_factory) -> t.Iterator[Path]:
     (root / ".kamal" / "secrets").write_text("REGISTRY_PASSWORD=any\nAPP_SECRET=$APP_SECRET\n"
                                              "MASTER_KEY=$(cat config/master.key)\n")
     subprocess.run(["bash", str(KAMAL_PROXY_SCRIPT), REGISTRY], check=True, capture_output=True, timeout=300)
-    subprocess.run(["docker", "build", "-q", "-t", f"{IMAGE}:v1", "-"], input=f"FROM {APP_IMAGE}:v1\nLABEL service={SERVICE}\n",
-                   text=True, check=True, capture_output=True, timeout=300)
-    subprocess.run(["docker", "push", "-q", f"{IMAGE}:v1"], check=True, capture_output=True, timeout=300)
+    for tag in ("v1", "v2", "v3"):
+        subprocess.run(["docker", "build", "-q", "-t", f"{IMAGE}:{tag}", "-"], text=True, check=True, capture_output=True,
+                       input=f"FROM {APP_IMAGE}:{tag}\nLABEL service={SERVICE}\n", timeout=300)
+        subprocess.run(["docker", "push", "-q", f"{IMAGE}:{tag}"], check=True, capture_output=True, timeout=300)
     for _attempt in throwaway_server(SERVER, ADDRESS, ssh_key):
         daemon = json.dumps({"insecure-registries": [REGISTRY]})  # Kamal pulls from the test registry
         on_server(SERVER, "sh", "-c", f"echo '{daemon}' > /etc/docker/daemon.json && systemctl restart docker")
@@ -88,9 +91,9 @@ def containers(label_service: str, label_role: str) -> dict[str, dict[str, t.Any
     return found
 
 
-def get(port: int) -> tuple[int, str]:
+def get(port: int, path: str = "/") -> tuple[int, str]:
     connection = http.client.HTTPConnection(ADDRESS, port, timeout=5)
-    connection.request("GET", "/", headers={"Host": APP_HOST})
+    connection.request("GET", path, headers={"Host": APP_HOST})
     response = connection.getresponse()
     body = response.read().decode()
     connection.close()
@@ -153,3 +156,24 @@ def test_app_stop_then_start_serves_the_same_version_again(project):
     assert releases and all(item["result"]["pulled"] is False for item in releases)
     status, body = get(80)
     assert status == 200 and body.startswith("version=v1"), body
+
+
+def test_an_old_versions_asset_answers_during_and_after_a_deploy_for_one_release(project):
+    berth_vars = {"berth_kamal_config": "config/deploy.yml",
+                  "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},
+                  "berth_host_docker_daemon_extra": DAEMON_EXTRA}
+    assert get(80, "/assets/app-v1.css") == (200, "asset of v1\n")
+    with KeepAliveLoad(ADDRESS, 80, APP_HOST, path="/assets/app-v1.css", clients=2, max_seconds=300) as old:
+        deploy = run_playbook(REPO / "playbooks" / "deploy.yml", None, {**berth_vars, "berth_version": "v2"},
+                              cwd=project, env=SECRETS)
+    assert deploy.rc == 0, deploy.stdout
+    print(f"v1's asset during the deploy of v2: {old.report.summary()}")
+    assert old.report.failed == 0 and old.report.requests > 20, old.report.summary()
+    assert get(80)[1].startswith("version=v2")
+    assert get(80, "/assets/app-v1.css") == (200, "asset of v1\n")  # after: kept for one release
+    assert get(80, "/assets/app-v2.css") == (200, "asset of v2\n")
+    deploy = run_playbook(REPO / "playbooks" / "deploy.yml", None, {**berth_vars, "berth_version": "v3"}, cwd=project,
+                          env=SECRETS)
+    assert deploy.rc == 0, deploy.stdout
+    assert get(80, "/assets/app-v2.css") == (200, "asset of v2\n")
+    assert get(80, "/assets/app-v1.css")[0] == 404  # two releases later it is gone

@@ -75,9 +75,10 @@ build_app() {
       cp "$TESTBED_DIR"/app/{start,http} "$root/app/"
       tar -C "$root" -c . | quiet docker import -c 'CMD ["/app/start"]' -c 'EXPOSE 3000' - "$base"
     fi
-    mkdir -p "$WORK/app-$tag"
+    mkdir -p "$WORK/app-$tag/assets"
     echo "$tag" >"$WORK/app-$tag/version"
-    printf '%s\n' "FROM $base" 'COPY version /app/version' \
+    echo "asset of $tag" >"$WORK/app-$tag/assets/app-$tag.css"
+    printf '%s\n' "FROM $base" 'COPY version /app/version' 'COPY assets /app/public/assets' \
       "LABEL org.opencontainers.image.version=$tag $RECIPE_LABEL=$recipe" >"$WORK/app-$tag/Dockerfile"
     # Legacy builder: it needs no buildx plugin and works on the Debian 20.10 client too.
     quiet env DOCKER_BUILDKIT=0 docker build -q -t "$APP_REPO:$tag" "$WORK/app-$tag"

@@ -36,7 +36,8 @@ def test_the_rails_8_generated_configuration():
     variables = found.variables
     assert variables["berth_service"] == "shop" and variables["berth_image"] == "ghcr.io/acme/shop"
     assert variables["berth_registry"] == {"server": "ghcr.io", "username": "acme-bot", "password": "ghcr-token"}
-    assert variables["berth_roles"] == {"web": {"proxy": {"hosts": ["shop.example.com"], "ssl": True}}}
+    assert variables["berth_roles"] == {"web": {"proxy": {"hosts": ["shop.example.com"], "ssl": True},
+                                                "asset_path": "/rails/public/assets"}}
     assert variables["berth_env"] == {"clear": {"SOLID_QUEUE_IN_PUMA": "true"},
                                       "secret": {"RAILS_MASTER_KEY": "0123456789abcdef0123456789abcdef"}}
     assert variables["berth_volumes"] == ["shop_storage:/rails/storage"]
