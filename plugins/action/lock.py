@@ -32,6 +32,7 @@ ARGUMENT_SPEC = dict(
     token=dict(type="str", no_log=True),
     force=dict(type="bool", default=False),
     lease=dict(type="int", default=900),
+    hold=dict(type="bool", default=False),
 )
 POLL = 1.0
 
@@ -108,8 +109,12 @@ class ActionModule(ActionBase):
     def _acquire(self, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         here = controller_id()
         runner = os.getppid()  # workers are forked from ansible-playbook
-        holder = _lock.new_holder(params["performer"], params["version"], params["reason"], params["lease"],
-                                  socket.gethostname(), here, runner, process_started(runner))
+        if params["hold"]:  # taken by hand: no run to outlive it, no lease; held until released
+            holder = {**_lock.new_holder(params["performer"], params["version"], params["reason"], 0,
+                                         socket.gethostname(), here), "held": True}
+        else:
+            holder = _lock.new_holder(params["performer"], params["version"], params["reason"], params["lease"],
+                                      socket.gethostname(), here, runner, process_started(runner))
         started = time.monotonic()
         take_over: _lock.Reply | None = None  # the stale holder being replaced, as last seen
         while True:

@@ -534,6 +534,9 @@ def build_plan(variables: t.Mapping[str, t.Any], mode: str = "deploy",
     plan["warnings"] = check.warnings
     plan["hooks"] = normalize_hooks(check, raw["berth_hooks"], inventory_dir, inventory_sources)
     plan["build"] = _builder(check, raw["berth_build"], raw["berth_builder"], inventory_dir)
+    if raw["berth_kamal_config"] is not None and raw["berth_service"] is None:
+        check.problem("berth_kamal_config", "give it with -e: the playbooks read the Kamal file before the hosts' "
+                                            "variables exist (e.g. -e berth_kamal_config=config/deploy.yml)")
     plan["audit_log"] = f"/var/log/berth/{_naming.role_prefix(service, 'deploys', destination)}.log"
     plan["lock"] = {
         "name": _naming.role_prefix(service, "deploy", destination) if service else "",

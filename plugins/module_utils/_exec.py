@@ -167,3 +167,9 @@ def _exec_exit_code(client: t.Any, exec_id: str) -> int:
         if not inspected.get("Running") or time.monotonic() > deadline:
             return int(inspected.get("ExitCode") if inspected.get("ExitCode") is not None else -1)
         time.sleep(POLL_FIRST)
+
+
+def report(result: ExecResult) -> dict[str, t.Any]:
+    """A module's return values for a finished command."""
+    return dict(rc=result.rc, seconds=result.seconds, stdout="\n".join(result.stdout), stdout_lines=result.stdout,
+                stderr="\n".join(result.stderr), stderr_lines=result.stderr, output_lines=result.output)

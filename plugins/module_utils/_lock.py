@@ -47,7 +47,9 @@ def describe(holder: dict[str, t.Any]) -> str:
     else:
         text = f"{who}, deploying {holder.get('version') or '?'}"
         text += f" ({holder['reason']})" if holder.get("reason") else ""
-    if holder.get("pid"):
+    if holder.get("held"):
+        text += " [held until released: playbooks/lock.yml -e lock_action=release]"
+    elif holder.get("pid"):
         text += f" [process {holder['pid']} on {holder.get('controller') or '?'}"
         text += f", lease {holder['lease']}s]" if holder.get("lease") else "]"
     return text
@@ -113,7 +115,10 @@ def since_epoch(holder: dict[str, t.Any]) -> float | None:
 
 
 def lease_expired(holder: dict[str, t.Any], lease: float, now: float) -> bool:
-    """Whether the holder's lease (its own, else ``lease``) ran out; a holder without a time never expires."""
+    """Whether the holder's lease (its own, else ``lease``) ran out; a holder without a time, or one taken by hand
+    (``held``: playbooks/lock.yml -e lock_action=acquire), never expires."""
+    if holder.get("held"):
+        return False
     started = since_epoch(holder)
     own = holder.get("lease")
     return started is not None and now - started > (own if isinstance(own, (int, float)) and own > 0 else lease)

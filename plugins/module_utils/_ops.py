@@ -117,7 +117,7 @@ def exec_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -> 
 
 def _command(params: _Params, name: str) -> t.Any:
     value = params.value(name)
-    example = "e.g. -e exec_cmd='bin/rails db:migrate', or a list of strings"
+    example = f"e.g. -e {name}='bin/rails db:migrate', or a list of strings"
     if value is None:
         params.problem(name, f"is required: the command to run, {example}")
         return None
@@ -199,7 +199,8 @@ def canary_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -
     return {"action": action, "percent": plan.get("canary_percent") or 0, "problems": params.problems}
 
 
-ACCESSORY_ACTIONS = ("boot", "reboot", "upgrade", "stop", "remove")
+ACCESSORY_ACTIONS = ("boot", "reboot", "upgrade", "stop", "remove", "logs", "exec")
+ACCESSORY_READS = ("logs", "exec")  # no deploy lock: they change nothing berth manages
 
 
 def accessory_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -215,7 +216,14 @@ def accessory_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any]
     elif name != "all" and name not in known:
         params.problem("accessory", f"{_show(name)} is not an accessory ({', '.join(known)} or all)")
     names = known if name == "all" else [name] if name in known else []
-    return {"accessory": name, "action": action, "names": names, "problems": params.problems}
+    settings = {"accessory": name, "action": action, "names": names, "lines": 100, "cmd": None}
+    if action == "logs":
+        settings["lines"] = params.integer("accessory_lines", 100, 1, 100000, "a count of lines")
+    if action == "exec":
+        if name == "all" and known:
+            params.problem("accessory", f"exec runs in one accessory: name it (-e accessory={known[0]})")
+        settings["cmd"] = _command(params, "accessory_cmd")
+    return {**settings, "problems": params.problems}
 
 
 def rollback_target(found: t.Mapping[str, t.Iterable[t.Any]]) -> dict[str, t.Any]:

@@ -43,6 +43,10 @@ options:
     type: list
     elements: str
     default: []
+  log_lines:
+    description: Also return the container's last log lines (standard output and error together); 0 for none.
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -63,6 +67,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+logs:
+  description: The container's last O(log_lines) log lines (C(playbooks/accessory.yml) C(accessory_action=logs)).
+  returned: always
+  type: list
+  elements: str
 exists:
   description: Whether the accessory's container exists.
   returned: always
@@ -103,7 +112,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _naming
+from ansible_collections.berth.deploy.plugins.module_utils import _args, _container, _docker, _logs, _naming
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import unmounted_image_volumes
 
 
@@ -126,6 +135,7 @@ def main() -> None:
             image=dict(type="str"),
             volumes=dict(type="list", elements="str", default=[]),
             tmpfs=dict(type="list", elements="str", default=[]),
+            log_lines=dict(type="int", default=0),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         supports_check_mode=True,
@@ -136,12 +146,13 @@ def main() -> None:
     try:
         container = _docker.get_container(client, name)
         config = image_config(client, params["image"])
+        logs = _logs.read(container, params["log_lines"]) if container is not None and params["log_lines"] > 0 else []
     except Exception as exc:
         module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
     mounts = {mount.get("Destination"): mount.get("Source")
               for mount in (container.attrs.get("Mounts") or [] if container is not None else [])}
     image_volumes = sorted(config.get("Volumes") or {})
-    module.exit_json(changed=False, exists=container is not None,
+    module.exit_json(changed=False, exists=container is not None, logs=logs,
                      container=_container.summary(container) if container is not None else {},
                      mounts=mounts, image_env=image_env(config), image_volumes=image_volumes,
                      unmounted_volumes=unmounted_image_volumes(image_volumes, params["volumes"], params["tmpfs"]))

@@ -218,11 +218,6 @@ def plan_running(module: AnsibleModule, client: t.Any) -> tuple[dict[str, t.Any]
     return {"container": target.name, "version": _container.summary(target)["version"]}, target
 
 
-def report(result: _exec.ExecResult) -> dict[str, t.Any]:
-    return dict(rc=result.rc, seconds=result.seconds, stdout="\n".join(result.stdout), stdout_lines=result.stdout,
-                stderr="\n".join(result.stderr), stderr_lines=result.stderr, output_lines=result.output)
-
-
 def failure(module: AnsibleModule, what: dict[str, t.Any], result: _exec.ExecResult) -> str:
     params = module.params
     head = f"{_show_command(params['command'])} in {what['container']} ({what['version']})"
@@ -255,8 +250,8 @@ def run(module: AnsibleModule, client: t.Any) -> None:
     else:
         result = _exec.run_in(client, target, params["command"], params["timeout"], params["lines"])
     if result.rc != 0:
-        module.fail_json(msg=failure(module, what, result), changed=True, **what, **report(result))
-    module.exit_json(changed=True, **what, **report(result))
+        module.fail_json(msg=failure(module, what, result), changed=True, **what, **_exec.report(result))
+    module.exit_json(changed=True, **what, **_exec.report(result))
 
 
 def main() -> None:

@@ -72,6 +72,13 @@ options:
     description: Seconds after which a lock counts as stale and is taken over (C(berth_lock_lease)).
     type: int
     default: 900
+  hold:
+    description:
+      - Take the lock by hand (C(playbooks/lock.yml -e lock_action=acquire)) - no run owns it and it has no lease, so it
+        holds until released with V(released) and O(force) (C(-e lock_action=release)); deploys refuse meanwhile,
+        naming the holder and O(reason).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""

@@ -31,9 +31,9 @@ options:
     type: path
     default: /etc/berth/proxy
   settings:
-    description: The settings this setup would run the proxy with (C(berth_plan.proxy.shared)).
+    description: The settings this setup would run the proxy with (C(berth_plan.proxy.shared)); without them
+      RV(differences) and RV(conflict) stay empty.
     type: dict
-    required: true
   routes:
     description: This service's route names (C(berth_plan.proxy.routes)); every other route file counts as another's.
     type: list
@@ -44,6 +44,10 @@ options:
     type: str
     choices: [traefik]
     default: traefik
+  log_lines:
+    description: Also return the proxy container's last log lines (C(playbooks/proxy.yml) C(proxy_action=logs)); 0 for none.
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -84,11 +88,16 @@ conflict:
   description: Why this setup must not replace the proxy; empty when it may.
   returned: always
   type: str
+logs:
+  description: The proxy's last O(log_lines) log lines.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.deploy.plugins.module_utils import _docker
+from ansible_collections.berth.deploy.plugins.module_utils import _docker, _logs
 from ansible_collections.berth.deploy.plugins.module_utils._proxy import make_driver
 from ansible_collections.berth.deploy.plugins.module_utils._proxy.host import conflict, differences, settings_of
 
@@ -98,9 +107,10 @@ def main() -> None:
         argument_spec=dict(
             container_name=dict(type="str", default="berth-proxy"),
             config_dir=dict(type="path", default="/etc/berth/proxy"),
-            settings=dict(type="dict", required=True),
+            settings=dict(type="dict"),
             routes=dict(type="list", elements="str", default=[]),
             driver=dict(type="str", default="traefik", choices=["traefik"]),
+            log_lines=dict(type="int", default=0),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         supports_check_mode=True,
@@ -109,6 +119,7 @@ def main() -> None:
     client = _docker.connect(module)
     try:
         container = _docker.get_container(client, params["container_name"])
+        logs = _logs.read(container, params["log_lines"]) if container is not None and params["log_lines"] > 0 else []
     except Exception as exc:
         module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
     running = settings_of(container.attrs.get("Config", {}).get("Labels")) if container is not None else None
@@ -118,9 +129,9 @@ def main() -> None:
                   if name not in own]
     except OSError as exc:
         module.fail_json(msg=f"Reading the proxy's routes in {params['config_dir']} failed: {exc}")
-    module.exit_json(changed=False, exists=container is not None, settings=running, other_routes=others,
-                     differences=differences(running, params["settings"]) if running is not None else [],
-                     conflict=conflict(running, params["settings"], others))
+    module.exit_json(changed=False, exists=container is not None, settings=running, other_routes=others, logs=logs,
+                     differences=differences(running, params["settings"]) if running and params["settings"] else [],
+                     conflict=conflict(running, params["settings"], others) if params["settings"] else "")
 
 
 if __name__ == "__main__":

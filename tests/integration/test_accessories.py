@@ -324,10 +324,29 @@ def test_stop_remove_and_boot_keep_the_data(inventory):
     assert redis("GET", "counter") == "42"
 
 
+def test_exec_and_logs_like_kamal_accessory_exec_and_logs(inventory):
+    run = playbook("accessory.yml", inventory, {"accessory_action": "exec", "accessory": "db",
+                                                "accessory_cmd": "psql -U acc -d acc -tAc 'select count(*) from notes'"})
+    assert run.rc == 0, run.stdout
+    assert run.task("Show the command's output")["result"]["msg"] == ["2"]
+    assert not [item for item in run.results if item["action"] == "berth.deploy.lock" and item["status"] != "skipped"]
+    failed = playbook("accessory.yml", inventory, {"accessory_action": "exec", "accessory": "db",
+                                                   "accessory_cmd": "psql -U acc -d acc -c 'select nope'"})
+    assert failed.rc != 0 and "The command in acc-db exited with 1" in failed.stdout
+    assert PG_PASSWORD not in run.stdout + failed.stdout
+    unnamed = playbook("accessory.yml", inventory, {"accessory_action": "exec", "accessory_cmd": "true"})
+    assert unnamed.rc != 0 and "exec runs in one accessory: name it" in unnamed.stdout
+    logs = playbook("accessory.yml", inventory, {"accessory_action": "logs", "accessory": "db", "accessory_lines": 5})
+    assert logs.rc == 0, logs.stdout
+    lines = logs.task("Show the logs")["result"]["msg"]["db"]
+    assert 0 < len(lines) <= 5, lines
+
+
 def test_accessory_parameters_are_checked(inventory):
     run = playbook("accessory.yml", inventory, {"accessory_action": "explode", "accessory": "nope"})
     assert run.rc != 0
-    assert "accessory_action: 'explode' is not allowed (boot or reboot or upgrade or stop or remove)" in run.stdout
+    assert "accessory_action: 'explode' is not allowed (boot or reboot or upgrade or stop or remove or logs or exec)" \
+        in run.stdout
     assert "accessory: 'nope' is not an accessory (echo, db, redis or all)" in run.stdout
 
 

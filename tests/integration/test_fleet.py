@@ -114,6 +114,15 @@ def test_rollback_without_a_version_returns_to_v1_with_the_retained_image(invent
     assert releases and all(item["result"]["pulled"] is False for item in releases)
 
 
+def test_audit_merges_every_hosts_log_oldest_first(inventory):
+    audit = run_playbook(PLAYBOOKS / "audit.yml", inventory, extra_vars={"audit_lines": 20})
+    assert audit.rc == 0, audit.stdout
+    lines = audit.task("Show them")["result"]["msg"]
+    assert lines == sorted(lines) and {line.split()[1] for line in lines} == set(SERVERS)
+    assert any("result=ok" in line and "->v2" in line for line in lines), lines
+    assert any("->v1" in line for line in lines), lines  # the rollback
+
+
 def test_release_failing_on_the_second_host_leaves_every_host_consistent(inventory, fleet):
     slow = inventory / "host_vars" / "fleet2.yml"
     slow.write_text(yaml.safe_dump({"berth_env": {"clear": {"BOOT_DELAY": "30"}}, "berth_deploy_timeout": 2}))

@@ -230,3 +230,14 @@ def test_a_websocket_to_the_old_version_closes_only_with_its_graceful_stop(servi
     fresh.close()
     # kept open through the switch and the drain until docker stop's timeout (berth_drain_timeout: 5 s) ended it
     assert closed_after > 5, closed_after
+
+
+def test_proxy_logs_and_restart_keep_every_route(services):
+    started = on_server(SERVER, "docker", "inspect", "-f", "{{.State.StartedAt}}", "berth-proxy").strip()
+    logs = playbook("proxy.yml", services["shop"], extra={"proxy_action": "logs", "proxy_lines": 20})
+    assert logs.rc == 0, logs.stdout
+    assert isinstance(logs.task("Show them")["result"]["msg"], list)
+    restart = playbook("proxy.yml", services["shop"], extra={"proxy_action": "restart"})
+    assert restart.rc == 0, restart.stdout
+    assert on_server(SERVER, "docker", "inspect", "-f", "{{.State.StartedAt}}", "berth-proxy").strip() != started
+    assert get("shop.test")[0] and get("blog.test")[0]  # both services' routes serve again
