@@ -94,3 +94,21 @@ def read(container: t.Any, lines: int, since: int | None = None, pattern: re.Pat
     except Exception as exc:  # the SDK raises several types here (API errors, a driver without reading)
         return [f"<logs unavailable: {_docker.explain(exc)}>"]
     return tail.finish()
+
+
+def stamp_key(stamp: str) -> tuple[str, int]:
+    """A Docker log timestamp (RFC 3339 with up to 9 fraction digits, trailing zeros cut) as a sortable key."""
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
+    return whole, int((fraction + "000000000")[:9] or 0)
+
+
+def read_after(container: t.Any, cursor: str, lines: int, pattern: re.Pattern[str] | None = None,
+               show_timestamps: bool = False) -> tuple[list[str], str]:
+    """The lines logged after ``cursor`` (a Docker timestamp; "" for the last ``lines``), and the new cursor: a
+    follower calls it again and again (logs.yml -e logs_follow=true), each call printing only what is new."""
+    since = since_epoch(cursor, 0) if cursor else None
+    found = read(container, lines if not cursor else 100000, since, pattern, timestamps=True)
+    fresh = [line for line in found if " " in line and (not cursor or stamp_key(line.split(" ", 1)[0]) > stamp_key(cursor))]
+    fresh = fresh[-lines:]
+    new_cursor = fresh[-1].split(" ", 1)[0] if fresh else cursor
+    return [line if show_timestamps else line.split(" ", 1)[1] for line in fresh], new_cursor

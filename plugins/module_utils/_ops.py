@@ -160,6 +160,7 @@ def logs_settings(given: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any], now
         "grep": str(grep) if grep is not None else None,
         "version": params.version("logs_version"),
         "timestamps": params.flag("logs_timestamps"),
+        "follow": params.flag("logs_follow"),
         "problems": params.problems,
     }
 

@@ -43,6 +43,20 @@ options:
     description: Prefix every line with Docker's RFC 3339 timestamp (O(grep) then searches the rest of the line).
     type: bool
     default: false
+  after:
+    description:
+      - Follow mode (C(playbooks/logs.yml -e logs_follow=true)) - only the lines logged after this Docker timestamp
+        (a container's RV(containers[].cursor) of the previous call), at most O(lines); empty for the last O(lines).
+        Each container returns its new RV(containers[].cursor).
+    type: str
+  wait:
+    description: Follow mode - seconds to wait before reading, for new lines to arrive (0-60).
+    type: float
+    default: 0
+  after_by_container:
+    description: Follow mode - container name -> its own cursor, over O(after) (the previous call's RV(containers[].cursor)).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -84,6 +98,9 @@ containers:
       description: The log lines, oldest first.
       type: list
       elements: str
+    cursor:
+      description: With O(after), the timestamp of its last line read (pass it back, in O(after_by_container)).
+      type: str
 retained:
   description: Versions of every container of the role on the host (newest first), for the message when none runs.
   returned: always
@@ -109,6 +126,9 @@ def main() -> None:
             since=dict(type="str"),
             grep=dict(type="str"),
             timestamps=dict(type="bool", default=False),
+            after=dict(type="str"),
+            after_by_container=dict(type="dict", default={}),
+            wait=dict(type="float", default=0),
             **_docker.DOCKER_CLIENT_ARGS,
         ),
         supports_check_mode=True,
@@ -130,10 +150,18 @@ def main() -> None:
         chosen = [item for item in found if (_container.summary(item)["version"] == params["version"]
                                              if params["version"] else _container.is_running(item))]
         containers = []
+        if params["after"] is not None and 0 < params["wait"] <= 60:
+            time.sleep(params["wait"])
+        cursors = params["after_by_container"] or {}
         for container in chosen:
             summary = _container.summary(container)
-            containers.append({"name": summary["name"], "version": summary["version"], "status": summary["status"],
-                               "lines": _logs.read(container, params["lines"], since, pattern, params["timestamps"])})
+            entry = {"name": summary["name"], "version": summary["version"], "status": summary["status"]}
+            if params["after"] is not None:
+                entry["lines"], entry["cursor"] = _logs.read_after(container, cursors.get(summary["name"], params["after"]),
+                                                                   params["lines"], pattern, params["timestamps"])
+            else:
+                entry["lines"] = _logs.read(container, params["lines"], since, pattern, params["timestamps"])
+            containers.append(entry)
     except Exception as exc:
         module.fail_json(msg=f"Docker engine error: {_docker.explain(exc)}")
     module.exit_json(changed=False, containers=containers,

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
+import threading
 import time
 
 import pytest
 import yaml
 
 from tests.integration.conftest import APP_IMAGE, TRAEFIK_IMAGE, on_server, ssh_host, throwaway_server
-from tests.support.ansible_run import REPO, run_playbook, run_tasks
+from tests.support.ansible_run import REPO, ansible_env, run_playbook, run_tasks
 from tests.support.names import without_boot_hash, without_boot_hashes
 
 pytestmark = pytest.mark.slow
@@ -251,6 +255,34 @@ def test_logs_per_host_with_lines_grep_since_and_version(inventory):
     assert bad.rc != 0 and only_validation_ran(bad)
     for name in ("logs_since: 'yesterday'", "logs_grep: '('", "logs_lines: 0"):
         assert name in bad.stdout
+
+
+def test_logs_follow_prints_new_lines_as_they_come_until_interrupted(inventory):
+    command = ["ansible-playbook", "-i", str(inventory / "hosts.yml"), str(PLAYBOOKS / "logs.yml"),
+               "-e", json.dumps({"logs_follow": True, "logs_role": "web", "logs_lines": 2})]
+    follower = subprocess.Popen(command, cwd=REPO, env=ansible_env({"BERTH_VERSION": ""}), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(follower.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any("app[v2] listening on 3000" in line for line in seen) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the first round: the last lines
+        [web] = on_server(SERVER, "docker", "ps", "--filter", "label=berth.service=ops", "--filter",
+                          "label=berth.role=web", "--format", "{{.Names}}").split()
+        for number in range(3):
+            on_server(SERVER, "docker", "exec", web, "sh", "-c", f"echo follow-marker-{number} > /proc/1/fd/1")
+            time.sleep(1)
+        while sum("follow-marker-" in line for line in seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        os.killpg(follower.pid, signal.SIGINT)  # Ctrl-C
+        follower.wait(timeout=60)
+    markers = [line for line in seen if "follow-marker-" in line]
+    assert len(markers) == 3, "".join(seen)  # each new line once, in order
+    assert [line.split("follow-marker-")[1][0] for line in markers] == ["0", "1", "2"]
+    assert all("ops1 ops-web-v2-" in line for line in markers), markers  # where each line comes from
 
 
 def test_prune_removes_old_versions_one_offs_and_unused_images_then_changes_nothing(inventory):

@@ -90,3 +90,27 @@ def test_read_streams_everything_with_a_pattern():
 def test_read_reports_unreadable_logs_as_a_line():
     assert _logs.read(FakeContainer(error=RuntimeError("driver none cannot be read")), 5) == [
         "<logs unavailable: driver none cannot be read>"]
+
+
+class TimestampedLogs:
+    """A container whose log lines carry Docker's timestamps (trailing zeros of the fraction cut, as Docker does)."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+    def logs(self, **options):
+        assert options["timestamps"] is True
+        since = options.get("since") or 0
+        text = "\n".join(line for line in self.lines if _logs.since_epoch(line.split(" ", 1)[0], 0) >= since)
+        return (text + "\n").encode() if text else b""
+
+
+def test_following_prints_each_new_line_once():
+    container = TimestampedLogs(["2026-12-07T10:00:00.5Z boot", "2026-12-07T10:00:01.12Z listening",
+                                 "2026-12-07T10:00:01.2Z ready"])
+    lines, cursor = _logs.read_after(container, "", 2)
+    assert lines == ["listening", "ready"] and cursor == "2026-12-07T10:00:01.2Z"
+    assert _logs.read_after(container, cursor, 2) == ([], cursor)  # nothing new
+    container.lines.append("2026-12-07T10:00:01.25Z request")  # later within the same second: .25 > .2
+    lines, cursor = _logs.read_after(container, cursor, 100, show_timestamps=True)
+    assert lines == ["2026-12-07T10:00:01.25Z request"] and cursor == "2026-12-07T10:00:01.25Z"
