@@ -268,8 +268,8 @@ def _one_version(found: t.Mapping[str, t.Iterable[t.Any]], pick: t.Callable[[t.M
         chosen[host] = versions.pop() if versions and None not in picked else None
     missing = sorted(host for host, version in chosen.items() if not version)
     if missing:
-        return {"version": None, "problem": none_found.format(hosts=", ".join(missing)) +
-                                            " (status.yml lists what each host keeps)"}
+        problem = none_found.format(hosts=", ".join(missing)) + " (status.yml lists what each host keeps)"
+        return {"version": None, "problem": problem}
     versions = sorted(set(chosen.values()))  # type: ignore[arg-type]
     if len(versions) != 1:
         return {"version": None, "problem": "The hosts differ: " + "; ".join(

@@ -13,7 +13,7 @@ description:
     client), with the labels given plus C(service) (as Kamal labels its images). Give O(docker_timeout) room for
     the build's quiet steps.
   - With O(push), pushes it with the registry credentials given (they go only to that push).
-  - C(playbooks/build.yml) runs it once, on the controller (C(delegate_to: localhost)); without a registry the
+  - C(playbooks/build.yml) runs it once, on the controller (delegated to localhost); without a registry the
     image then travels to the hosts with M(berth.deploy.image_ship).
   - The Docker SDK's builder (the engine's classic one) builds; it has no build secrets, so none are taken.
 author:

@@ -15,8 +15,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.berth.deploy.plugins.plugin_utils._kamal_source import (KamalError, Secrets, app_root,
-                                                                                  load_config, render_erb, secrets_files)
+from ansible_collections.berth.deploy.plugins.plugin_utils._kamal_source import (
+    KamalError, Secrets, app_root, load_config, render_erb, secrets_files)
 
 ROOT_KEYS = ("service", "image", "labels", "volumes", "registry", "servers", "env", "asset_path", "hooks_path",
              "hooks_output", "secrets_path", "error_pages_path", "require_destination", "primary_role",
@@ -167,7 +167,12 @@ class _Reader:
         if structured:
             self.mapping(context, value, ENV_KEYS if tags_allowed else ("clear", "secret"))
         clear_raw = env.get("clear", {}) if structured else env
-        clear = {str(key): _env_text(item) for key, item in self.mapping(f"{context}/clear", clear_raw).items()}
+        clear = {}
+        for key, item in self.mapping(f"{context}/clear", clear_raw).items():
+            if item is None or isinstance(item, (dict, list)):  # Kamal: strings, numbers and booleans
+                self.problem(f"{context}/clear/{key}", "should be a string")
+            else:
+                clear[str(key)] = _env_text(item)
         secret = {}
         names = env.get("secret", []) if structured else []
         if not isinstance(names, list):
@@ -593,9 +598,8 @@ def _builder(reader: _Reader, value: t.Any) -> dict[str, t.Any]:
     if value is None:
         return {}
     builder = reader.mapping("builder", value, BUILDER_KEYS)
-    found: dict[str, t.Any] = {"context": os.path.join(reader.root, reader.string("builder/context", builder.get("context"))
-                                                      or ".")}
-    found["context"] = os.path.normpath(found["context"])
+    context = reader.string("builder/context", builder.get("context")) or "."
+    found: dict[str, t.Any] = {"context": os.path.normpath(os.path.join(reader.root, context))}
     for key in ("dockerfile", "target"):
         if builder.get(key) is not None:
             found[key] = reader.string(f"builder/{key}", builder[key])

