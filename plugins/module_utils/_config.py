@@ -14,7 +14,7 @@ import re
 import typing as t
 
 from ansible_collections.berth.deploy.plugins.module_utils import _files, _handling, _naming
-from ansible_collections.berth.deploy.plugins.module_utils._checks import (ABSOLUTE_PATH_PATTERN, CALENDAR_PATTERN,
+from ansible_collections.berth.deploy.plugins.module_utils._checks import (ABSOLUTE_PATH_PATTERN, CALENDAR_PATTERN, ENV_NAME_PATTERN,
                                                                            URL_PATH_PATTERN, Checker, read_env,
                                                                            read_volumes, show, unreadable)
 from ansible_collections.berth.deploy.plugins.module_utils._accessory import Context, accessories_plan
@@ -109,7 +109,7 @@ ROUTE_KEYS = ("host", "hosts", "path_prefix", "path_prefixes", "strip_path_prefi
               "healthcheck", "response_timeout", "pass_host_header", "ssl", "ssl_redirect", "hsts")
 HEALTHCHECK_DEFAULTS: dict[str, t.Any] = {"path": "/up", "port": None, "interval": 1, "timeout": 5}
 REGISTRY_KEYS = ("server", "username", "password")
-BUILDER_KEYS = ("context", "dockerfile", "args", "target", "labels", "platform", "docker_host")
+BUILDER_KEYS = ("context", "dockerfile", "args", "target", "labels", "platform", "docker_host", "secrets")
 PLATFORM_PATTERN = re.compile(r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
 DOCKER_HOST_PATTERN = re.compile(r"(ssh|tcp)://[^\s]+|unix:///[^\s]+")
 LOGGING_KEYS = ("driver", "options")
@@ -207,7 +207,7 @@ def _proxy(check: Checker, value: t.Any, acme_wanted: bool) -> dict[str, t.Any]:
 
 def _builder(check: Checker, build: t.Any, value: t.Any, base_dir: str) -> dict[str, t.Any]:
     """How playbooks/build.yml builds the image (berth_builder), and whether deploy.yml builds first (berth_build)."""
-    builder = check.mapping("berth_builder", value, BUILDER_KEYS)
+    builder = check.mapping("berth_builder", value, BUILDER_KEYS, secret=True)  # secrets are inside
     enabled = check.boolean("berth_build", build)
     context = check.string("berth_builder.context", builder.get("context", ""))
     if context and not os.path.isabs(context):
@@ -223,7 +223,14 @@ def _builder(check: Checker, build: t.Any, value: t.Any, base_dir: str) -> dict[
                             "an OS/architecture, e.g. linux/amd64 or linux/arm64")
     docker_host = check.string("berth_builder.docker_host", builder.get("docker_host", ""), DOCKER_HOST_PATTERN,
                                "the builder's engine: ssh://user@host, tcp://host:port or unix:///path")
+    secret_names = []
+    for name, item in check.mapping("berth_builder.secrets", builder.get("secrets"), secret=True).items():
+        if not ENV_NAME_PATTERN.fullmatch(str(name)):
+            check.problem("berth_builder.secrets", f"{show(name)} is not a secret id (letters, digits and _)")
+        elif check.secret(f"berth_builder.secrets.{name}", item, required=True):
+            secret_names.append(str(name))
     return {"enabled": enabled, "context": context, "dockerfile": dockerfile, "args": args,
+            "secret_names": sorted(secret_names),
             "target": check.string("berth_builder.target", builder.get("target", "")), "labels": labels,
             "platform": platform, "docker_host": docker_host or "unix:///var/run/docker.sock"}
 

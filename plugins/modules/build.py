@@ -15,7 +15,9 @@ description:
   - With O(push), pushes it with the registry credentials given (they go only to that push).
   - C(playbooks/build.yml) runs it once, on the controller (delegated to localhost); without a registry the
     image then travels to the hosts with M(berth.deploy.image_ship).
-  - The Docker SDK's builder (the engine's classic one) builds; it has no build secrets, so none are taken.
+  - The Docker SDK builds (the engine's builder); with O(secrets) the docker CLI builds with BuildKit instead, each
+    secret a 0600 file for the build's lifetime, read in the Dockerfile with C(RUN --mount=type=secret,id=NAME) and
+    in no layer of the image.
 author:
   - berth.deploy maintainers (@berth-deploy)
 extends_documentation_fragment:
@@ -69,6 +71,10 @@ options:
     description: Push the image after the build.
     type: bool
     default: false
+  secrets:
+    description: Build secrets, name -> value (Kamal's C(builder.secrets)); never in the image or the module's output.
+    type: dict
+    default: {}
   username:
     description: Registry user for the push.
     type: str
@@ -141,6 +147,7 @@ def main() -> None:
             platform=dict(type="str", default=""),
             **_docker.DOCKER_CLIENT_ARGS,
             push=dict(type="bool", default=False),
+            secrets=dict(type="dict", default={}, no_log=True),
             username=dict(type="str"),
             password=dict(type="str", no_log=True),
         ),
@@ -167,9 +174,16 @@ def main() -> None:
     labels = {**{str(key): str(value) for key, value in params["labels"].items()}, "service": params["service"]}
     try:
         before = _docker.get_image(client, reference)
-        built = _build.build(client, params["context"], reference, params["dockerfile"],
-                             {str(key): str(value) for key, value in params["args"].items()}, params["target"], labels,
-                             params["platform"])
+        args = {str(key): str(value) for key, value in params["args"].items()}
+        if params["secrets"]:
+            built = _build.build_with_secrets(params["context"], reference, params["dockerfile"], args, params["target"],
+                                              labels, params["platform"],
+                                              {str(key): str(value) for key, value in params["secrets"].items()},
+                                              params["docker_host"], params["docker_timeout"])
+            built.image_id = client.images.get(reference).id
+        else:
+            built = _build.build(client, params["context"], reference, params["dockerfile"], args, params["target"],
+                                 labels, params["platform"])
         if params["push"]:
             auth = {"username": params["username"], "password": params["password"]} if params["username"] else None
             _build.push(client, reference, auth)

@@ -613,8 +613,14 @@ def _builder(reader: _Reader, value: t.Any) -> dict[str, t.Any]:
             reader.warn("builder/arch", f"berth builds one platform: linux/{arches[0]} (the servers' own)")
     if builder.get("remote"):
         found["docker_host"] = reader.string("builder/remote", builder["remote"])
-    for key, why in (("secrets", "the engine's classic builder has no build secrets: pass them another way"),
-                     ("cache", "the engine's own layer cache applies"), ("pack", "buildpacks are not built"),
+    secrets = {}
+    for name in reader.strings("builder/secrets", builder.get("secrets")):
+        value = reader.secret(name, "builder/secrets")
+        if value is not None:
+            secrets[name] = value
+    if secrets:
+        found["secrets"] = secrets
+    for key, why in (("cache", "the engine's own layer cache applies"), ("pack", "buildpacks are not built"),
                      ("driver", "the engine builds (no buildx driver)"), ("provenance", "no attestations"),
                      ("sbom", "no SBOM"), ("ssh", "no SSH forwarding into the build"),
                      ("local", "the remote builder, when given, always builds")):

@@ -3,6 +3,7 @@ first to a host that cannot reach any registry (the image travels over SSH, only
 through the registry (pushed, then pulled by the host)."""
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import subprocess
@@ -25,6 +26,11 @@ ARG GREETING
 COPY release.txt /app/release.txt
 RUN echo "built-$GREETING-$(cat /app/release.txt)" > /app/version
 """
+# The same, and a build secret that must reach the build (the build fails without it) but no layer.
+SECRET_DOCKERFILE = DOCKERFILE + """RUN --mount=type=secret,id=BUILD_TOKEN sh -c \
+    'test "$(sha256sum < /run/secrets/BUILD_TOKEN | cut -c1-64)" = "{digest}" && echo token-seen > /app/secret-check'
+"""
+BUILD_TOKEN = "build-token-never-in-the-image-8842"  # the Dockerfile holds its digest only
 
 
 def git(context: Path, *arguments: str) -> str:
@@ -37,6 +43,7 @@ def context(tmp_path_factory) -> Path:
     """An app checkout: a Dockerfile on the test app's image, committed."""
     root = tmp_path_factory.mktemp("app-source")
     (root / "Dockerfile").write_text(DOCKERFILE)
+    (root / "Dockerfile.secret").write_text(SECRET_DOCKERFILE.format(digest=hashlib.sha256(BUILD_TOKEN.encode()).hexdigest()))
     (root / "release.txt").write_text("one\n")
     git(root, "init", "-q")
     git(root, "add", ".")
@@ -56,7 +63,8 @@ def inventory(directory: Path, key: Path, context: Path, service: str, registry:
                           "labels": {"org.opencontainers.image.source": "tests"}},
         "berth_deploy_timeout": 10, "berth_drain_timeout": 5,
     }
-    if registry:
+    if registry:  # and a build secret: BuildKit through the docker CLI
+        settings["berth_builder"].update(dockerfile="Dockerfile.secret", secrets={"BUILD_TOKEN": BUILD_TOKEN})
         settings.update(berth_registry={"server": REGISTRY}, berth_proxy={"image": TRAEFIK_IMAGE},
                         berth_roles={"web": {"proxy": {"host": "built.test", "app_port": 3000}}})
     else:  # no registry: the image travels over SSH (and the test blocks every registry port on the host)
@@ -119,4 +127,10 @@ def test_with_a_registry_the_build_is_pushed_then_pulled_by_the_host(server, ssh
     connection.request("GET", "/", headers={"Host": "built.test"})
     response = connection.getresponse()
     assert response.status == 200 and response.read().decode().startswith("version=built-hello-one")
-    assert running("pushed")[0]["Config"]["Image"] == f"{REGISTRY}/berth-test/pushed:{commit}"
+    [container] = running("pushed")
+    assert container["Config"]["Image"] == f"{REGISTRY}/berth-test/pushed:{commit}"
+    name = container["Name"].lstrip("/")
+    assert on_server(SERVER, "docker", "exec", name, "cat", "/app/secret-check").strip() == "token-seen"
+    image = f"{REGISTRY}/berth-test/pushed:{commit}"
+    history = on_server(SERVER, "docker", "history", "--no-trunc", image) + on_server(SERVER, "docker", "inspect", image)
+    assert BUILD_TOKEN not in history and BUILD_TOKEN not in deploy.stdout

@@ -64,3 +64,16 @@ def test_the_default_tag_is_the_commit_and_says_when_changes_are_built(tmp_path)
     version, warning = _build.git_version(str(tmp_path))
     assert version.startswith(git("rev-parse", "HEAD") + "-uncommitted-") and "uncommitted changes" in warning
     assert _build.git_version(str(tmp_path))[0] == version  # the same changes, the same tag
+
+
+def test_the_plan_names_the_build_secrets_and_never_holds_them(tmp_path):
+    from ansible_collections.berth.deploy.plugins.module_utils._config import ConfigError, build_plan
+
+    variables = {"berth_service": "shop", "berth_image": "r.test/shop", "berth_roles": {"job": {"cmd": "jobs"}},
+                 "berth_builder": {"context": str(tmp_path), "secrets": {"NPM_TOKEN": "npm-secret-value-77"}}}
+    plan = build_plan(variables, mode="setup")
+    assert plan["build"]["secret_names"] == ["NPM_TOKEN"] and "npm-secret-value-77" not in str(plan)
+    with pytest.raises(ConfigError) as caught:
+        build_plan({**variables, "berth_builder": {"context": str(tmp_path), "secrets": {"bad-id": "npm-secret-value-77"}}},
+                   mode="setup")
+    assert "is not a secret id" in str(caught.value) and "npm-secret-value-77" not in str(caught.value)
