@@ -60,12 +60,13 @@ def test_exec_version_is_for_new_containers_only():
 
 def test_logs_defaults_and_values():
     assert _ops.logs_settings({}, plan(), NOW) == {"role": None, "lines": 100, "since": None, "grep": None,
-                                                   "version": None, "timestamps": False, "problems": []}
+                                                   "version": None, "timestamps": False, "follow": False,
+                                                   "problems": []}
     settings = _ops.logs_settings({"logs_role": "web", "logs_lines": "20", "logs_since": "1h30m",
-                                   "logs_grep": "ERROR|WARN", "logs_version": "v2", "logs_timestamps": True},
-                                  plan(), NOW)
+                                   "logs_grep": "ERROR|WARN", "logs_version": "v2", "logs_timestamps": True,
+                                   "logs_follow": "true"}, plan(), NOW)
     assert settings == {"role": "web", "lines": 20, "since": "1h30m", "grep": "ERROR|WARN", "version": "v2",
-                        "timestamps": True, "problems": []}
+                        "timestamps": True, "follow": True, "problems": []}
 
 
 def test_logs_problems():
@@ -93,12 +94,19 @@ def test_remove_needs_the_service_name_and_the_destination():
 def test_accessory_parameters_pick_names_and_need_an_action():
     plan = {"accessories": {"db": {}, "redis": {}}}
     settings = _ops.accessory_settings({"accessory_action": "reboot"}, plan)
-    assert settings == {"accessory": "all", "action": "reboot", "names": ["db", "redis"], "problems": []}
+    assert settings == {"accessory": "all", "action": "reboot", "names": ["db", "redis"], "lines": 100, "cmd": None,
+                        "problems": []}
     assert _ops.accessory_settings({"accessory_action": "upgrade", "accessory": "db"}, plan)["names"] == ["db"]
     problems = _ops.accessory_settings({"accessory": "cache"}, plan)["problems"]
-    assert problems == ["accessory_action: is required (boot or reboot or upgrade or stop or remove)",
+    assert problems == ["accessory_action: is required (boot or reboot or upgrade or stop or remove or logs or exec)",
                         "accessory: 'cache' is not an accessory (db, redis or all)"]
     assert "there are no accessories" in _ops.accessory_settings({"accessory_action": "boot"}, {})["problems"][0]
+    execs = _ops.accessory_settings({"accessory_action": "exec", "accessory": "db", "accessory_cmd": "psql -c 'x'"}, plan)
+    assert (execs["cmd"], execs["names"], execs["problems"]) == ("psql -c 'x'", ["db"], [])
+    assert _ops.accessory_settings({"accessory_action": "exec", "accessory_cmd": "true"}, plan)["problems"] == [
+        "accessory: exec runs in one accessory: name it (-e accessory=db)"]
+    assert _ops.accessory_settings({"accessory_action": "logs", "accessory_lines": "0"}, plan)["problems"][0].startswith(
+        "accessory_lines: '0' is not a count of lines")
 
 
 def role_found(running: str, *versions: str) -> dict:
