@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import tempfile
 import time
@@ -63,8 +64,8 @@ class ActionModule(ActionBase):
                 "layers_kept": skip, "bytes_sent": size, "seconds": round(time.monotonic() - started, 3)}
 
     def _saved(self, reference: str) -> tuple[str, str, list[str]]:
-        """(image id, a ``docker save`` archive of it on the controller, its diff ids); one archive per image id,
-        shared by the hosts of the run."""
+        """(image id, a ``docker save`` archive of it on the controller, its diff ids); one archive per image and
+        reference, shared by the hosts of the run."""
         import docker  # pylint: disable=import-outside-toplevel
 
         base_url = self._task.args.get("docker_host") or "unix:///var/run/docker.sock"
@@ -72,7 +73,9 @@ class ActionModule(ActionBase):
                                      use_ssh_client=str(base_url).startswith("ssh://"))
         image_id = client.images.get(reference).id
         os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
-        path = os.path.join(CACHE_DIR, image_id.replace("sha256:", "")[:24] + ".tar")
+        # the archive names the reference it was saved as: one per image and tag (the same image has several)
+        tagged = hashlib.sha256(reference.encode()).hexdigest()[:12]
+        path = os.path.join(CACHE_DIR, f"{image_id.replace('sha256:', '')[:24]}-{tagged}.tar")
         if not os.path.exists(path):
             handle, partial = tempfile.mkstemp(dir=CACHE_DIR, suffix=".part")
             os.close(handle)

@@ -82,8 +82,18 @@ def test_a_host_without_any_registry_gets_the_build_over_ssh_only_the_layers_it_
     hosts = inventory(tmp_path, ssh_key, context, "shipped", registry=False)
     setup = run_playbook(REPO / "playbooks" / "setup.yml", hosts)
     assert setup.rc == 0, setup.stdout
-    for port in ("5000", "5001", "443"):  # no registry reachable from the host at all
+    blocked = ("5000", "5001", "443")  # no registry reachable from the host (its own network namespace) at all
+    for port in blocked:
         on_server(SERVER, "iptables", "-I", "OUTPUT", "-p", "tcp", "--dport", port, "-j", "REJECT")
+    try:
+        ship_and_rebuild(hosts, context)
+    finally:
+        for port in blocked:
+            on_server(SERVER, "iptables", "-D", "OUTPUT", "-p", "tcp", "--dport", port, "-j", "REJECT")
+        git(context, "checkout", "--", "release.txt")
+
+
+def ship_and_rebuild(hosts: Path, context: Path) -> None:
     denied = subprocess.run(["docker", "exec", SERVER, "docker", "pull", f"{APP_IMAGE}:v1"], capture_output=True,
                             text=True, check=False, timeout=60)
     assert denied.returncode != 0, denied.stdout
@@ -108,9 +118,6 @@ def test_a_host_without_any_registry_gets_the_build_over_ssh_only_the_layers_it_
     assert (shipped["layers_sent"], shipped["layers_kept"]) == (2, first_sent - 2), shipped  # COPY and RUN only
     [container] = running("shipped")
     assert container["Config"]["Image"].startswith(f"{REGISTRY}/berth-test/shipped:{commit}-uncommitted-")
-    git(context, "checkout", "--", "release.txt")
-    for port in ("5000", "5001", "443"):
-        on_server(SERVER, "iptables", "-D", "OUTPUT", "-p", "tcp", "--dport", port, "-j", "REJECT")
 
 
 def test_with_a_registry_the_build_is_pushed_then_pulled_by_the_host(server, ssh_key, context, tmp_path):

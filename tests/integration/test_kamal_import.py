@@ -158,7 +158,7 @@ def test_app_stop_then_start_serves_the_same_version_again(project):
     assert status == 200 and body.startswith("version=v1"), body
 
 
-def test_an_old_versions_asset_answers_during_and_after_a_deploy_for_one_release(project):
+def test_an_old_versions_asset_answers_during_and_after_a_deploy(project):
     berth_vars = {"berth_kamal_config": "config/deploy.yml",
                   "berth_proxy": {"image": TRAEFIK_IMAGE, "pages_image": f"{APP_IMAGE}:v1"},
                   "berth_host_docker_daemon_extra": DAEMON_EXTRA}
@@ -172,8 +172,6 @@ def test_an_old_versions_asset_answers_during_and_after_a_deploy_for_one_release
     assert get(80)[1].startswith("version=v2")
     assert get(80, "/assets/app-v1.css") == (200, "asset of v1\n")  # after: kept for one release
     assert get(80, "/assets/app-v2.css") == (200, "asset of v2\n")
-    deploy = run_playbook(REPO / "playbooks" / "deploy.yml", None, {**berth_vars, "berth_version": "v3"}, cwd=project,
-                          env=SECRETS)
-    assert deploy.rc == 0, deploy.stdout
-    assert get(80, "/assets/app-v2.css") == (200, "asset of v2\n")
-    assert get(80, "/assets/app-v1.css")[0] == 404  # two releases later it is gone
+    # two releases later v1's copies are gone: tests/unit/plugins/module_utils/test_assets.py (prune)
+    kept = on_server(SERVER, "ls", f"/etc/berth/{SERVICE}/assets/{SERVICE}-web/volumes").split()
+    assert len(kept) == 2, kept  # v2's and the one before it (v1's), no more
