@@ -548,14 +548,20 @@ def _accessory_file(reader: _Reader, context: str, entry: t.Any, root: str,
                 return None
     else:
         result["src"] = local
+    return {**result, **_mode_and_owner(spec)}
+
+
+def _mode_and_owner(spec: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """Kamal's ``mode`` and ``owner`` (``user:group``) of an accessory file or directory, as berth's keys."""
+    found: dict[str, str] = {}
     if spec.get("mode") is not None:
-        result["mode"] = str(spec["mode"])
+        found["mode"] = str(spec["mode"])
     if spec.get("owner") is not None:
         owner, _sep, group = str(spec["owner"]).partition(":")
-        result["owner"] = owner
+        found["owner"] = owner
         if group:
-            result["group"] = group
-    return result
+            found["group"] = group
+    return found
 
 
 def _accessory_directory(reader: _Reader, context: str, entry: t.Any) -> t.Any:
@@ -564,14 +570,7 @@ def _accessory_directory(reader: _Reader, context: str, entry: t.Any) -> t.Any:
         return ":".join(parts[:2])
     spec = reader.mapping(context, entry, ("local", "remote", "mode", "owner", "options"))
     result: dict[str, t.Any] = {"path": f"{spec.get('local', '')}:{spec.get('remote', '')}"}
-    if spec.get("mode") is not None:
-        result["mode"] = str(spec["mode"])
-    if spec.get("owner") is not None:
-        owner, _sep, group = str(spec["owner"]).partition(":")
-        result["owner"] = owner
-        if group:
-            result["group"] = group
-    return result
+    return {**result, **_mode_and_owner(spec)}
 
 
 def _hooks(reader: _Reader, root: str, hooks_path: t.Any) -> dict[str, list[str]]:
